@@ -1,0 +1,48 @@
+export { type SimCoreEvent, SimModemCore } from './at-core.js';
+export { redactCommandLine } from './at-format.js';
+export type { HangupReason } from './commands/index.js';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_OPERATOR,
+  type ResolvedSimConfig,
+  resolveSimConfig,
+  type SimAccessTechnology,
+  type SimCardConfig,
+  type SimFlavour,
+  type SimIdentity,
+  type SimLimits,
+  type SimModemConfig,
+  type SimNetworkConfig,
+  type SimOperator,
+  type SimPdpContextConfig,
+  type SimRegistrationState,
+  type SimRegistrationUpdate,
+  type SimScanEntry,
+  type SimScriptEntry,
+  type SimTimelineAction,
+  type SimTimelineEntry,
+  type SimUrcConfig,
+} from './config.js';
+export { createDuplexPair } from './duplex-pair.js';
+export { FLAVOURS, type FlavourProfile } from './flavours.js';
+export { isLuhnValid, luhnCheckDigit, withLuhn } from './luhn.js';
+export {
+  attachSimToSerialPort,
+  createSimPair,
+  type SerialSim,
+  type SerialSimOptions,
+  SimModem,
+  type SimModemEvents,
+  type SimModemOptions,
+  type SimPair,
+} from './modem.js';
+export type { ModemPort } from './port.js';
+export type {
+  SimCounters,
+  SimMode,
+  SimModemState,
+  SimPdpContextState,
+  SimRegistrationSnapshot,
+  SimSimState,
+  SimStatus,
+} from './state.js';
