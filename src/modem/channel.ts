@@ -191,7 +191,6 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
   private flush(): void {
     for (const bytes of this.core.takeOutput()) {
       if (this.closed) break;
-      if (log.enabled) log('--> %s', this.redact(printable(Buffer.from(bytes).toString('latin1'))));
       this.stream.write(bytes);
     }
     for (const ev of this.core.takeEvents()) this.dispatch(ev);
@@ -235,6 +234,7 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
         this.emit('carrier-lost');
         break;
       case 'sent':
+        if (log.enabled) log('--> %s', this.redact(printable(ev.command)));
         break;
     }
   }
