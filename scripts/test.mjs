@@ -46,7 +46,9 @@ function vitest(label, node, extra) {
 
 step('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 step('lint', bin('biome'), ['check', '.']);
-const built = step('build', bin('tsc'), ['-p', 'tsconfig.build.json']);
+const built =
+  step('build', bin('tsc'), ['-p', 'tsconfig.build.json']) &&
+  step('build: CLI entry point', process.execPath, [join(root, 'scripts', 'postbuild.mjs')]);
 process.env.CELLSTACK_BUILT = '1';
 if (built) vitest(`vitest (Node ${process.versions.node})`, process.execPath, []);
 else problems.push('tests not run: the build failed');

@@ -6,6 +6,6 @@ import { spawnSync } from 'node:child_process';
  */
 export default function setup(): void {
   if (process.env['CELLSTACK_BUILT'] === '1') return;
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('the build failed');
 }
