@@ -86,8 +86,9 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
     return this.core.mode;
   }
 
-  get stats(): Readonly<AtChannelStats> {
-    return this.core.stats;
+  /** Counters of the channel: bytes, lines, URCs, commands, timeouts, dropped noise. */
+  stats(): AtChannelStats {
+    return { ...this.core.stats };
   }
 
   /** The data-mode stream after `CONNECT`, until data mode ends. */

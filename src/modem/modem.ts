@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Clock, sleep, systemClock, type TimerHandle } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
 import { AtChannel, type AtChannelOptions, type CommandOptions } from './channel.js';
-import type { AtResponse } from './channel-core.js';
+import type { AtChannelStats, AtResponse } from './channel-core.js';
 import type { DataStream } from './data-stream.js';
 import { ModemError } from './errors.js';
 import { parseIccid, parseIdentityText, parseImei, parseImsi } from './parse/identity.js';
@@ -40,7 +40,10 @@ export interface ModemOptions {
   clock?: Clock;
   /** Vendor profile, or `auto` (default) to pick one from the +CGMI answer. */
   profile?: VendorName | VendorProfile | 'auto';
-  /** Escape guard time (S12, V.250 clause 6.3.?; modems default to 1 s). */
+  /**
+   * Escape guard time: S12 of the Hayes `+++` escape (in 1/50 s; modems default to 50, 1 s).
+   * V.250 leaves the escape out; every vendor's AT manual documents it.
+   */
   escapeGuardMs?: number;
   /** Default per-command timeout (commands with known long durations get more). */
   commandTimeoutMs?: number;
@@ -144,6 +147,11 @@ export class Modem extends EventEmitter<ModemEvents> {
   /** Whether a data call is up (the channel is in data mode). */
   get inDataMode(): boolean {
     return this.channel.mode === 'data';
+  }
+
+  /** Counters of the AT channel (one object, as every layer's `stats()`). */
+  stats(): { at: AtChannelStats } {
+    return { at: this.channel.stats() };
   }
 
   /** Sends one AT command line. See `AtChannel.command`. */
@@ -569,7 +577,7 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   /**
    * Ends the data call and verifies that the modem answers AT again: by dropping DTR where
-   * the port supports it (V.250 &D2), otherwise with the `+++` escape (guard time, `+++`,
+   * the port supports it (V.250 clause 6.2.9, &D2), otherwise with the `+++` escape (guard time, `+++`,
    * guard time) and `ATH`.
    */
   async hangUp(): Promise<void> {
@@ -658,7 +666,10 @@ export class Modem extends EventEmitter<ModemEvents> {
     log('hung up by +++ and ATH');
   }
 
-  /** V.250 clause 6.3.? escape: guard time of silence, `+++`, guard time; the modem says OK. */
+  /**
+   * The Hayes escape to online command state: guard time of silence, `+++`, guard time;
+   * the modem answers OK (or NO CARRIER if the call is gone).
+   */
   private async escape(): Promise<boolean> {
     this.channel.leaveDataMode();
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -1,5 +1,10 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { peer, which } from '../interop/harness/peers.js';
 
 /** The built CLI against the built-in test modem (`--device sim`), as a user runs it. */
 const KEYS = [
@@ -104,4 +109,39 @@ describe('cellstack CLI', () => {
     expect(Array.isArray(out.modems)).toBe(true);
     expect(Array.isArray(out.ports)).toBe(true);
   });
+});
+
+const script = peer('script', which('script') ? undefined : 'util-linux `script` is not installed');
+
+describe.skipIf(script.skip)('cellstack at on a terminal', () => {
+  it('is an interactive AT terminal whose history never keeps a PIN', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'cellstack-xdg-'));
+    try {
+      // util-linux `script` gives the CLI a real pseudo-terminal as standard input.
+      const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} at --device sim`, '/dev/null'], {
+        env: { ...process.env, XDG_STATE_HOME: state },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const waitFor = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+        expect(out).toMatch(re);
+      };
+      await waitFor(/AT> /);
+      child.stdin.write('AT+CSQ\r');
+      await waitFor(/\+CSQ: 20,99\r?\nOK/);
+      child.stdin.write('AT+CPIN="1234"\r');
+      await waitFor(/AT\+CPIN=\*\*\* failed/);
+      child.stdin.write('exit\r');
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      expect(code).toBe(0);
+      const history = readFileSync(join(state, 'cellstack', 'at_history'), 'utf8');
+      expect(history).toBe('AT+CSQ\n');
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -117,7 +117,7 @@ describe('recorded traces', () => {
     expect(find('ATD*99***1#')?.response?.final).toMatchObject({ kind: 'CONNECT', connectText: '3600000' });
     expect(r.channel.mode).toBe('data');
     expect(r.outcomes.every((o) => o.error === undefined || o === gcap1)).toBe(true);
-    expect(r.channel.stats.echoLines).toBeGreaterThanOrEqual(3);
+    expect(r.channel.stats().echoLines).toBeGreaterThanOrEqual(3);
   });
 
   it('Huawei E122 (ModemManager log): searching, unknown, roaming, two contexts, dial cid 2', async () => {
@@ -149,7 +149,7 @@ describe('recorded traces', () => {
     expect(r.port.mismatches).toEqual([]);
     expect(line(r.outcomes[0])).toBe('+CSCS: "GSM"');
     expect(parseIdentityText(r.outcomes[1]!.response!.lines, '+CGMR')).toBe('EC25EFAR06A04M4G');
-    expect(r.channel.stats.echoLines).toBe(2);
+    expect(r.channel.stats().echoLines).toBe(2);
   });
 
   it('Quectel EG25-G (eg25-manager): boot URCs arrive typed', async () => {
@@ -184,7 +184,7 @@ describe('recorded traces', () => {
     const r = await replay('simcom-sim7600-espmodem-boot-urcs.jsonl', { ignoreTx: true });
     expect(r.urcs.map((u) => u.kind)).toEqual(['modem-ready', 'sim-state']);
     // "SMS DON" was cut off by the recording: it stays an incomplete line, not an event.
-    expect(r.channel.stats.lines).toBe(2);
+    expect(r.channel.stats().lines).toBe(2);
   });
 
   it('u-blox SARA-R500S (Mbed OS trace): split reads, a CME error, PPP bytes after CONNECT', async () => {
