@@ -158,6 +158,20 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
     this.flush();
   }
 
+  /**
+   * The call ended without a `NO CARRIER` in the stream (DCD dropped): back to command mode,
+   * the data stream reports the loss and ends.
+   */
+  carrierLost(): void {
+    if (this.core.mode !== 'data') return;
+    this.core.leaveDataMode(this.clock.now());
+    const d = this.data;
+    this.data = undefined;
+    d?.carrierLost();
+    this.emit('carrier-lost');
+    this.flush();
+  }
+
   /** Writes bytes directly, outside any command (data mode writes go through `dataStream`). */
   writeRaw(bytes: Uint8Array): void {
     if (!this.closed) this.stream.write(bytes);

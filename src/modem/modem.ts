@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { type Clock, sleep, systemClock, type TimerHandle } from '../util/clock.js';
+import { type Clock, sleep, systemClock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
 import { AtChannel, type AtChannelOptions, type CommandOptions } from './channel.js';
 import type { AtChannelStats, AtResponse } from './channel-core.js';
+import { CallControl } from './data-call.js';
 import type { DataStream } from './data-stream.js';
 import { ModemError } from './errors.js';
 import { parseIccid, parseIdentityText, parseImei, parseImsi } from './parse/identity.js';
@@ -105,14 +106,12 @@ export class Modem extends EventEmitter<ModemEvents> {
   private profileValue: VendorProfile;
   private readonly autoProfile: boolean;
   private readonly clock: Clock;
-  private readonly guardMs: number;
-  private readonly dcdPollMs: number;
   private readonly domains: Partial<Record<RegistrationDomain, Registration>> = {};
   private readonly unsupported = new Set<string>();
   private pinRejected = false;
   private reportsEnabled = false;
   private pinRetryQuery: number | undefined;
-  private dcdTimer: TimerHandle | undefined;
+  private readonly call: CallControl;
   private closed = false;
 
   constructor(
@@ -121,21 +120,28 @@ export class Modem extends EventEmitter<ModemEvents> {
   ) {
     super();
     this.clock = options.clock ?? systemClock;
-    this.guardMs = options.escapeGuardMs ?? 1000;
-    this.dcdPollMs = options.dcdPollMs ?? 1000;
     const p = options.profile ?? 'auto';
     this.autoProfile = p === 'auto';
     this.profileValue = p === 'auto' ? GENERIC : typeof p === 'string' ? profileByName(p) : p;
     const channelOptions: AtChannelOptions = { ...options.channel, clock: this.clock };
     if (options.commandTimeoutMs !== undefined) channelOptions.defaultTimeoutMs = options.commandTimeoutMs;
     this.channel = new AtChannel(port.stream, channelOptions);
+    this.call = new CallControl({
+      port,
+      channel: this.channel,
+      clock: this.clock,
+      guardMs: options.escapeGuardMs ?? 1000,
+      dcdPollMs: options.dcdPollMs ?? 1000,
+      sync: (o) => this.sync(o),
+      optional: (cmd) => this.optional(cmd),
+    });
     this.channel.on('urc', (urc) => this.onUrc(urc));
     this.channel.on('carrier-lost', () => {
-      this.stopDcdPoll();
+      this.call.stopWatching();
       this.emit('carrier-lost');
     });
     this.channel.on('close', () => {
-      this.stopDcdPoll();
+      this.call.stopWatching();
       if (!this.closed) this.emit('close');
     });
   }
@@ -183,7 +189,7 @@ export class Modem extends EventEmitter<ModemEvents> {
           log('sync: %s', err.code);
         }
       }
-      if (round === 0) await this.recoverFromDataMode();
+      if (round === 0) await this.call.recover();
     }
     throw new ModemError('NOT_RESPONDING', `the modem on ${this.port.path} does not answer AT`);
   }
@@ -571,7 +577,7 @@ export class Modem extends EventEmitter<ModemEvents> {
       throw new ModemError('DIAL_FAILED', `${cmd} answered ${r.final.text}, not CONNECT`, { command: cmd });
     }
     log('connected: %s', r.final.text);
-    this.startDcdPoll();
+    this.call.watchCarrier();
     return data;
   }
 
@@ -581,13 +587,12 @@ export class Modem extends EventEmitter<ModemEvents> {
    * guard time) and `ATH`.
    */
   async hangUp(): Promise<void> {
-    this.stopDcdPoll();
+    this.call.stopWatching();
     if (!this.inDataMode) {
       await this.optional('ATH');
       return;
     }
-    if (this.port.setDtr && (await this.dtrHangUp())) return;
-    await this.escapeAndHangUp();
+    await this.call.hangUp();
   }
 
   /** Identity, SIM, registration, signal and operator in one object (`cellstack info`). */
@@ -620,118 +625,10 @@ export class Modem extends EventEmitter<ModemEvents> {
       await this.hangUp().catch((err: unknown) => log('hang-up on close failed: %s', (err as Error).message));
     }
     this.closed = true;
-    this.stopDcdPoll();
+    this.call.stopWatching();
     this.channel.detach();
     await this.port.close();
     this.emit('close');
-  }
-
-  private async dtrHangUp(): Promise<boolean> {
-    const setDtr = this.port.setDtr!.bind(this.port);
-    try {
-      await setDtr(false);
-    } catch (err) {
-      log('DTR cannot be set on %s (%s); using the +++ escape', this.port.path, (err as Error).message);
-      return false;
-    }
-    this.channel.leaveDataMode();
-    await sleep(this.clock, 500);
-    await setDtr(true).catch(() => undefined);
-    try {
-      await this.sync({ attempts: 3, timeoutMs: 1000 });
-      log('hung up by DTR');
-      return true;
-    } catch {
-      log('the modem did not answer after DTR; using the +++ escape');
-      return false;
-    }
-  }
-
-  private async escapeAndHangUp(): Promise<void> {
-    const escaped = await this.escape();
-    if (!escaped) throw new ModemError('HANGUP_FAILED', 'the modem did not leave data mode after +++');
-    try {
-      await this.command('ATH', { timeoutMs: 20_000 });
-    } catch (err) {
-      if (!(err instanceof ModemError) || err.code !== 'NO_CARRIER') {
-        // Some modems answer ATH after a lost call with NO CARRIER; anything else is checked below.
-        log('ATH: %s', (err as Error).message);
-      }
-    }
-    try {
-      await this.sync({ attempts: 3, timeoutMs: 1000 });
-    } catch (err) {
-      throw new ModemError('HANGUP_FAILED', 'the modem does not answer AT after hang-up', { error: err });
-    }
-    log('hung up by +++ and ATH');
-  }
-
-  /**
-   * The Hayes escape to online command state: guard time of silence, `+++`, guard time;
-   * the modem answers OK (or NO CARRIER if the call is gone).
-   */
-  private async escape(): Promise<boolean> {
-    this.channel.leaveDataMode();
-    for (let attempt = 0; attempt < 2; attempt++) {
-      await sleep(this.clock, this.guardMs + 100);
-      try {
-        await this.command('+++', { raw: true, timeoutMs: this.guardMs * 2 + 1500 });
-        return true;
-      } catch (err) {
-        if (err instanceof ModemError && err.code === 'NO_CARRIER') return true;
-        if (err instanceof ModemError && err.code === 'CLOSED') throw err;
-        log('escape attempt %d: %s', attempt + 1, (err as Error).message);
-      }
-    }
-    return false;
-  }
-
-  private async recoverFromDataMode(): Promise<void> {
-    log('the modem is silent; it may be in data mode: trying to bring it back');
-    if (this.port.setDtr) {
-      try {
-        await this.port.setDtr(false);
-        await sleep(this.clock, 500);
-        await this.port.setDtr(true);
-        await sleep(this.clock, 200);
-        await this.channel.command('AT', { timeoutMs: 1000 });
-        return;
-      } catch (err) {
-        log('DTR recovery: %s', (err as Error).message);
-      }
-    }
-    if (await this.escape()) await this.optional('ATH');
-  }
-
-  private startDcdPoll(): void {
-    if (!this.port.getSignals || this.dcdPollMs <= 0) return;
-    const getSignals = this.port.getSignals.bind(this.port);
-    let sawCarrier = false;
-    const poll = (): void => {
-      this.dcdTimer = undefined;
-      getSignals().then(
-        (s) => {
-          if (!this.inDataMode) return;
-          if (s.dcd) sawCarrier = true;
-          else if (sawCarrier) {
-            log('DCD dropped: the call has ended');
-            this.channel.leaveDataMode();
-            this.emit('carrier-lost');
-            return;
-          } else {
-            return; // DCD never rose: this port or modem does not report it
-          }
-          this.dcdTimer = this.clock.setTimer(poll, this.dcdPollMs);
-        },
-        () => undefined, // the port cannot read modem lines (a pty)
-      );
-    };
-    this.dcdTimer = this.clock.setTimer(poll, this.dcdPollMs);
-  }
-
-  private stopDcdPoll(): void {
-    if (this.dcdTimer) this.clock.clearTimer(this.dcdTimer);
-    this.dcdTimer = undefined;
   }
 
   private nextRegistrationEvent(ms: number, signal?: AbortSignal): Promise<RegistrationSummary | undefined> {

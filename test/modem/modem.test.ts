@@ -259,6 +259,25 @@ describe('Modem lifecycle', () => {
     expect((await run(r, () => r.modem.command('AT'))).final.kind).toBe('OK');
   });
 
+  it('notices a call that ended silently when DCD drops', async () => {
+    const r = rig({ network: { registerAfterMs: 0 } });
+    let dcd = true;
+    const port: ModemPort = { ...r.port, getSignals: async () => ({ dcd, dsr: true, cts: true }) };
+    const modem = new Modem(port, { clock: r.clock, dcdPollMs: 500 });
+    await run(r, () => modem.initialize());
+    const data = await run(r, () => modem.dial());
+    data.resume();
+    let lost = 0;
+    modem.on('carrier-lost', () => lost++);
+    await r.clock.advance(1200);
+    expect(lost).toBe(0);
+    dcd = false;
+    await r.clock.advance(600);
+    expect(lost).toBe(1);
+    expect(data.carrierWasLost).toBe(true);
+    expect(modem.inDataMode).toBe(false);
+  });
+
   it('hangs up by DTR where the port can', async () => {
     const r = rig({ network: { registerAfterMs: 0 } });
     await run(r, () => r.modem.initialize());
