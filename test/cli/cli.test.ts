@@ -4,21 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
+import { INFO_KEYS } from '../helpers/info.js';
 import { peer, which } from '../interop/harness/peers.js';
 
 /** The built CLI against the built-in test modem (`--device sim`), as a user runs it. */
-const KEYS = [
-  'manufacturer',
-  'model',
-  'revision',
-  'imei',
-  'imsi',
-  'iccid',
-  'sim',
-  'registration',
-  'signal',
-  'operator',
-];
 
 describe('cellstack CLI', () => {
   it('info --json prints one object with exactly the documented keys', async () => {
@@ -26,7 +15,7 @@ describe('cellstack CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const info = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(info).sort()).toEqual([...KEYS].sort());
+    expect(Object.keys(info).sort()).toEqual([...INFO_KEYS].sort());
     expect(Object.keys(info['registration']!).sort()).toEqual(['act', 'ci', 'lac', 'state']);
     expect(Object.keys(info['signal']!).sort()).toEqual(['bars', 'rssiDbm']);
     expect(Object.keys(info['operator']!).sort()).toEqual(['mccmnc', 'name']);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CarrierWatch } from '../../src/modem/carrier-watch.js';
+import { splitAt } from '../helpers/split.js';
 
 const NO_CARRIER = [...Buffer.from('\r\nNO CARRIER\r\n', 'latin1')];
 
@@ -15,18 +16,6 @@ function run(chunks: number[][]): { data: number[]; lost: boolean; rest: number[
   return { data, lost: false, rest: [] };
 }
 
-function splits(bytes: number[], cuts: number[]): number[][] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: number[][] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.slice(prev, p));
-    prev = p;
-  }
-  out.push(bytes.slice(prev));
-  return out;
-}
-
 describe('CarrierWatch', () => {
   it('finds NO CARRIER at the start of data mode and after a flag, in any chunking', () => {
     fc.assert(
@@ -36,7 +25,7 @@ describe('CarrierWatch', () => {
         (frame, cuts) => {
           const body = frame.filter((b) => b !== 0x7e);
           const stream = [0x7e, ...body, 0x7e, ...NO_CARRIER, 0x41, 0x54];
-          const r = run(splits(stream, cuts));
+          const r = run(splitAt(stream, cuts));
           expect(r.lost).toBe(true);
           expect(r.data).toEqual([0x7e, ...body, 0x7e]);
           // The rest starts right after the CR that ends the text: its LF, then command-mode text.
@@ -56,7 +45,7 @@ describe('CarrierWatch', () => {
         (bytes, cuts) => {
           const text = Buffer.from(bytes).toString('latin1');
           fc.pre(!/(^|~)[\r\n]{0,4}NO CARRIER[\r\n]/.test(text));
-          const r = run(splits(bytes, cuts));
+          const r = run(splitAt(bytes, cuts));
           expect(r.lost).toBe(false);
           // Bytes of a trailing partial candidate may be held back; everything else is out, in order.
           expect(bytes.slice(0, r.data.length)).toEqual(r.data);

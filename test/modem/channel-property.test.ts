@@ -1,20 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtChannelCore, type AtChannelEvent } from '../../src/modem/channel-core.js';
+import { splitAt } from '../helpers/split.js';
 
 const enc = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
-
-function chunked(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
-}
 
 /** A valid exchange: echo on, information lines, URCs in between, a final result code. */
 const exchange = fc.record({
@@ -70,7 +59,7 @@ describe('AtChannelCore under random input', () => {
           for (const core of [whole, split])
             for (const x of xs) core.enqueue({ text: x.command, timeoutMs: 1000 }, 0);
           whole.receive(enc(stream), 1);
-          for (const c of chunked(enc(stream), cuts)) split.receive(c, 1);
+          for (const c of splitAt(enc(stream), cuts)) split.receive(c, 1);
           const a = summarise(whole.takeEvents());
           const b = summarise(split.takeEvents());
           expect(b).toEqual(a);

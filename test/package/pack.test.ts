@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INFO_KEYS } from '../helpers/info.js';
 
 /**
  * What users get from the registry: `npm pack` makes the tarball, a separate project in a
@@ -131,20 +132,7 @@ describe('the packed package', () => {
       },
     );
     const info = JSON.parse(out) as Record<string, unknown>;
-    expect(Object.keys(info).sort()).toEqual(
-      [
-        'manufacturer',
-        'model',
-        'revision',
-        'imei',
-        'imsi',
-        'iccid',
-        'sim',
-        'registration',
-        'signal',
-        'operator',
-      ].sort(),
-    );
+    expect(Object.keys(info).sort()).toEqual([...INFO_KEYS].sort());
     const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'cellstack', 'package.json'), 'utf8')) as {
       version: string;
     };
