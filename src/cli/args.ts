@@ -16,6 +16,15 @@ export const DEVICE_OPTIONS = {
   'force-pin': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
+export const LINK_OPTIONS = {
+  ...DEVICE_OPTIONS,
+  apn: { type: 'string' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  pcap: { type: 'string' },
+  direct: { type: 'boolean' },
+} as const satisfies OptionSpec;
+
 export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
@@ -30,6 +39,15 @@ export const DEVICE_HELP = `Device options:
       --record FILE   write a byte trace of the session (JSON Lines; secrets masked)
       --pin PIN       SIM PIN if the SIM asks for one (or $CELLSTACK_PIN)
       --force-pin     send the PIN even with one attempt left or an unknown count`;
+
+export const LINK_HELP = `${DEVICE_HELP}
+
+Link options:
+      --apn APN       access point name for the data call (kept as the modem has it if not given)
+      --user U        PPP user name for PAP/CHAP
+      --password P    PPP password (or $CELLSTACK_PASSWORD)
+      --pcap FILE     write every PPP frame to FILE (pcap, Wireshark opens it)
+      --direct        the device already speaks PPP: skip the AT stage, start LCP at once`;
 
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
@@ -83,4 +101,25 @@ export function deviceArgs(values: ParsedArgs['values'], env: NodeJS.ProcessEnv 
 
 function str(v: string | boolean | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+export interface LinkArgs extends DeviceArgs {
+  apn?: string;
+  user?: string;
+  password?: string;
+  pcap?: string;
+  direct: boolean;
+}
+
+export function linkArgs(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): LinkArgs {
+  const out: LinkArgs = { ...deviceArgs(values, env), direct: values['direct'] === true };
+  const apn = str(values['apn']);
+  if (apn !== undefined) out.apn = apn;
+  const user = str(values['user']);
+  if (user !== undefined) out.user = user;
+  const password = str(values['password']) ?? env['CELLSTACK_PASSWORD'];
+  if (password !== undefined) out.password = password;
+  const pcap = str(values['pcap']);
+  if (pcap !== undefined) out.pcap = pcap;
+  return out;
 }

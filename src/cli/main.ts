@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as at from './commands/at.js';
+import * as dial from './commands/dial.js';
 import * as info from './commands/info.js';
+import * as ping from './commands/ping.js';
 import * as ports from './commands/ports.js';
 import { type Io, processIo, reportError } from './output.js';
 
@@ -15,7 +17,7 @@ interface Command {
   run(argv: readonly string[], io: Io): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports };
+const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
