@@ -50,13 +50,13 @@ export class NetStack extends EventEmitter {
 
   constructor(
     readonly link: IpLink,
-    options: { clock?: Clock } = {},
+    options: { clock?: Clock; echoIdentifier?: number } = {},
   ) {
     super();
     const info = link.info;
     if (!info) throw new NetworkError('ENETUNREACH', 'the link is not up');
     this.clock = options.clock ?? systemClock;
-    this.core = new IpStackCore(parseIpv4(info.localAddress), randomInt(1, 0xffff));
+    this.core = new IpStackCore(parseIpv4(info.localAddress), options.echoIdentifier ?? randomInt(1, 0xffff));
     link.on('ip', this.onIp);
   }
 

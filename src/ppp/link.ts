@@ -23,7 +23,7 @@ export interface FrameTap {
 
 export interface PppLinkOptions extends PppConfig {
   clock?: Clock;
-  /** Write every frame in and out to this pcap file (LINKTYPE_PPP_PPPD, Wireshark opens it). */
+  /** Write every frame in and out to this pcap file (LINKTYPE_PPP_WITH_DIR, Wireshark opens it). */
   pcap?: string;
   /** Or hand frames to your own tap. */
   tap?: FrameTap;

@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NetStack } from '../../src/ip/stack.js';
+import { openSerialPort } from '../../src/modem/port.js';
 import { PppLink, type PppLinkOptions } from '../../src/ppp/link.js';
+import { runCli } from '../helpers/cli.js';
 import { peer, which } from './harness/peers.js';
+import { startPtyPair } from './harness/pty-pair.js';
 import { tsharkDecode } from './harness/tshark.js';
 import { startUmlPeer, type UmlPeer, type UmlPeerOptions, umlProblem } from './harness/uml.js';
 
@@ -124,6 +127,31 @@ describe.skipIf(uml.skip)('PPP against pppd in user-mode Linux', () => {
     expect(d.code).toBe('PEER_DEAD');
     // 3 unanswered Echo-Requests, 1 s apart, after the last answered one: at most ~4 s.
     expect(d.at - killedAt).toBeLessThan(4500);
+  });
+
+  it('cellstack ping --direct on a serial line that speaks PPP already (pty wired to pppd)', async () => {
+    const p = await boot({ auth: 'pap' });
+    const pty = await startPtyPair();
+    const wire = await openSerialPort({ path: pty.a });
+    wire.stream.on('data', (b: Buffer) => p.serial.write(b));
+    p.serial.on('data', (b: Buffer) => wire.stream.write(b));
+    try {
+      const r = await runCli(
+        ['ping', '10.64.0.1', '-c', '2', '--direct', '--device', pty.b, '--user', p.user],
+        {
+          env: { CELLSTACK_PASSWORD: p.password },
+          timeoutMs: 60_000,
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/dialing/); // no AT stage
+      expect(r.stdout).toMatch(/bytes from 10\.64\.0\.1: icmp_seq=\d+/);
+      await p.waitForLog(/rcvd \[LCP TermReq/, 5000);
+      expect(p.pppdLog()).toMatch(/rcvd \[PAP AuthReq id=0x\w+ user="cellstack" password=<hidden>\]/);
+    } finally {
+      await wire.close();
+      await pty.stop();
+    }
   });
 
   it('comes back up after pppd restarts and renegotiates on the same line', async () => {
