@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { DeadlineTimer } from '../util/deadline-timer.js';
 import { CellstackError } from '../util/errors.js';
 import { formatIpv4, parseIpv4 } from '../util/ipv4.js';
 import { type EchoReply, IpStackCore, type IpStackStats } from './stack-core.js';
@@ -40,8 +41,7 @@ export class NetworkError extends CellstackError {
 export class NetStack extends EventEmitter {
   readonly core: IpStackCore;
   private readonly clock: Clock;
-  private timer: TimerHandle | undefined;
-  private timerAt: number | undefined;
+  private readonly timer: DeadlineTimer;
   private waiting = new Map<number, { resolve: (r: EchoReply) => void; reject: (e: Error) => void }>();
   private readonly onIp = (packet: Uint8Array) => {
     this.core.receive(packet, this.clock.now());
@@ -56,6 +56,10 @@ export class NetStack extends EventEmitter {
     const info = link.info;
     if (!info) throw new NetworkError('ENETUNREACH', 'the link is not up');
     this.clock = options.clock ?? systemClock;
+    this.timer = new DeadlineTimer(this.clock, () => {
+      this.core.tick(this.clock.now());
+      this.flush();
+    });
     this.core = new IpStackCore(parseIpv4(info.localAddress), options.echoIdentifier ?? randomInt(1, 0xffff));
     link.on('ip', this.onIp);
   }
@@ -96,7 +100,7 @@ export class NetStack extends EventEmitter {
   /** Stops listening to the link; pending pings fail. */
   close(): void {
     this.link.off('ip', this.onIp);
-    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer.clear();
     for (const w of this.waiting.values()) w.reject(new NetworkError('ENETUNREACH', 'the stack was closed'));
     this.waiting.clear();
   }
@@ -114,17 +118,6 @@ export class NetStack extends EventEmitter {
         this.waiting.delete(ev.key);
       }
     }
-    const at = this.core.nextDeadline();
-    if (at === this.timerAt) return;
-    if (this.timer) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === undefined) return;
-    this.timer = this.clock.setTimer(() => {
-      this.timer = undefined;
-      this.timerAt = undefined;
-      this.core.tick(this.clock.now());
-      this.flush();
-    }, at - this.clock.now());
+    this.timer.arm(this.core.nextDeadline());
   }
 }

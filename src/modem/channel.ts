@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { DeadlineTimer } from '../util/deadline-timer.js';
 import { createLogger, printable } from '../util/log.js';
 import {
   AtChannelCore,
@@ -56,8 +57,7 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
   readonly core: AtChannelCore;
   private readonly clock: Clock;
   private readonly fallbackTimeout: number;
-  private timer: TimerHandle | undefined;
-  private timerAt: number | undefined;
+  private readonly timer: DeadlineTimer;
   private waiters = new Map<number, { resolve: (r: AtResponse) => void; reject: (e: Error) => void }>();
   private secrets = new Set<string>();
   private data: DataStream | undefined;
@@ -76,6 +76,10 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
     this.clock = options.clock ?? systemClock;
     this.fallbackTimeout = options.defaultTimeoutMs ?? 10_000;
     this.core = new AtChannelCore(options);
+    this.timer = new DeadlineTimer(this.clock, () => {
+      this.core.tick(this.clock.now());
+      this.flush();
+    });
     stream.on('data', this.onData);
     stream.on('close', this.onClose);
     stream.on('end', this.onClose);
@@ -267,23 +271,11 @@ export class AtChannel extends EventEmitter<AtChannelEvents> {
   }
 
   private armTimer(): void {
-    const at = this.closed ? undefined : this.core.nextDeadline();
-    if (at === this.timerAt) return;
-    this.clearTimer();
-    if (at === undefined) return;
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(() => {
-      this.timer = undefined;
-      this.timerAt = undefined;
-      this.core.tick(this.clock.now());
-      this.flush();
-    }, at - this.clock.now());
+    this.timer.arm(this.closed ? undefined : this.core.nextDeadline());
   }
 
   private clearTimer(): void {
-    if (this.timer) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = undefined;
+    this.timer.clear();
   }
 
   /** Called by `DataStream` to pause/resume reading from the port (backpressure). */

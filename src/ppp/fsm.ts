@@ -75,6 +75,21 @@ export interface FsmOptions {
   send(packet: Uint8Array): void;
 }
 
+/** The automaton's timer and counter settings, picked from a protocol's configuration. */
+export function fsmLimits(c: {
+  restartMs?: number;
+  maxConfigure?: number;
+  maxTerminate?: number;
+  maxFailure?: number;
+}): Pick<FsmOptions, 'restartMs' | 'maxConfigure' | 'maxTerminate' | 'maxFailure'> {
+  const out: Pick<FsmOptions, 'restartMs' | 'maxConfigure' | 'maxTerminate' | 'maxFailure'> = {};
+  if (c.restartMs !== undefined) out.restartMs = c.restartMs;
+  if (c.maxConfigure !== undefined) out.maxConfigure = c.maxConfigure;
+  if (c.maxTerminate !== undefined) out.maxTerminate = c.maxTerminate;
+  if (c.maxFailure !== undefined) out.maxFailure = c.maxFailure;
+  return out;
+}
+
 export interface FsmStats {
   confReqSent: number;
   confReqRcvd: number;

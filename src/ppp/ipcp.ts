@@ -1,5 +1,12 @@
 import { formatIpv4, parseIpv4 } from '../util/ipv4.js';
-import { type ConfigVerdict, Fsm, type FsmCallbacks, type FsmDownCause, type FsmFinish } from './fsm.js';
+import {
+  type ConfigVerdict,
+  Fsm,
+  type FsmCallbacks,
+  type FsmDownCause,
+  type FsmFinish,
+  fsmLimits,
+} from './fsm.js';
 import { bytesU32, Code, type CpOption, emitOptions, parseOptions, sameBytes, u32 } from './packet.js';
 
 /**
@@ -63,14 +70,7 @@ export class Ipcp implements FsmCallbacks {
     private readonly events: IpcpEvents,
   ) {
     this.hint = parseIpv4(config.peerAddressHint ?? '10.64.64.64');
-    this.fsm = new Fsm(this, {
-      name: 'IPCP',
-      send: (p) => events.send(p),
-      ...(config.restartMs === undefined ? {} : { restartMs: config.restartMs }),
-      ...(config.maxConfigure === undefined ? {} : { maxConfigure: config.maxConfigure }),
-      ...(config.maxTerminate === undefined ? {} : { maxTerminate: config.maxTerminate }),
-      ...(config.maxFailure === undefined ? {} : { maxFailure: config.maxFailure }),
-    });
+    this.fsm = new Fsm(this, { name: 'IPCP', send: (p) => events.send(p), ...fsmLimits(config) });
     this.resetOptions();
   }
 

@@ -1,5 +1,12 @@
 import { Protocol } from './frame.js';
-import { type ConfigVerdict, Fsm, type FsmCallbacks, type FsmDownCause, type FsmFinish } from './fsm.js';
+import {
+  type ConfigVerdict,
+  Fsm,
+  type FsmCallbacks,
+  type FsmDownCause,
+  type FsmFinish,
+  fsmLimits,
+} from './fsm.js';
 import {
   bytesU16,
   bytesU32,
@@ -153,14 +160,7 @@ export class Lcp implements FsmCallbacks {
     this.echoIntervalMs = config.echoIntervalMs ?? 30_000;
     this.echoFailure = config.echoFailure ?? 4;
     this.maxLoopback = config.maxLoopback ?? 5;
-    this.fsm = new Fsm(this, {
-      name: 'LCP',
-      send: (p) => events.send(p),
-      ...(config.restartMs === undefined ? {} : { restartMs: config.restartMs }),
-      ...(config.maxConfigure === undefined ? {} : { maxConfigure: config.maxConfigure }),
-      ...(config.maxTerminate === undefined ? {} : { maxTerminate: config.maxTerminate }),
-      ...(config.maxFailure === undefined ? {} : { maxFailure: config.maxFailure }),
-    });
+    this.fsm = new Fsm(this, { name: 'LCP', send: (p) => events.send(p), ...fsmLimits(config) });
     this.resetOptions();
   }
 

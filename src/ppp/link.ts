@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { DeadlineTimer } from '../util/deadline-timer.js';
 import { createLogger } from '../util/log.js';
 import { PcapWriter } from '../util/pcap.js';
 import { PppError } from './errors.js';
@@ -49,8 +50,7 @@ export interface PppLinkEvents {
 export class PppLink extends EventEmitter<PppLinkEvents> {
   readonly core: PppCore;
   private readonly clock: Clock;
-  private timer: TimerHandle | undefined;
-  private timerAt: number | undefined;
+  private readonly timer: DeadlineTimer;
   private readonly tap: FrameTap | undefined;
   private dead = false;
   private readonly deadWaiters: (() => void)[] = [];
@@ -71,6 +71,10 @@ export class PppLink extends EventEmitter<PppLinkEvents> {
     super();
     this.clock = options.clock ?? systemClock;
     this.core = new PppCore(options);
+    this.timer = new DeadlineTimer(this.clock, () => {
+      this.core.tick(this.clock.now());
+      this.flush();
+    });
     this.tap = options.tap ?? (options.pcap ? new PcapWriter(options.pcap) : undefined);
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
@@ -189,7 +193,7 @@ export class PppLink extends EventEmitter<PppLinkEvents> {
   private finish(): void {
     if (this.dead) return;
     this.dead = true;
-    this.clearTimer();
+    this.timer.clear();
     this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
     this.stream.off('close', this.onEnd);
@@ -200,22 +204,6 @@ export class PppLink extends EventEmitter<PppLinkEvents> {
   }
 
   private armTimer(): void {
-    const at = this.dead ? undefined : this.core.nextDeadline();
-    if (at === this.timerAt) return;
-    this.clearTimer();
-    if (at === undefined) return;
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(() => {
-      this.timer = undefined;
-      this.timerAt = undefined;
-      this.core.tick(this.clock.now());
-      this.flush();
-    }, at - this.clock.now());
-  }
-
-  private clearTimer(): void {
-    if (this.timer) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = undefined;
+    this.timer.arm(this.dead ? undefined : this.core.nextDeadline());
   }
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { toBuffer } from '../util/bytes.js';
-import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import { DeadlineTimer } from '../util/deadline-timer.js';
 import { CellstackError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { SimModemCore } from './at-core.js';
@@ -48,8 +49,7 @@ export class SimModem extends EventEmitter<SimModemEvents> {
   private readonly clock: Clock;
   private readonly unref: boolean;
   private stream: Duplex | undefined;
-  private timer: TimerHandle | undefined;
-  private timerAt: number | undefined;
+  private readonly timer: DeadlineTimer;
   private blocked = false;
   private closedValue = false;
 
@@ -58,6 +58,14 @@ export class SimModem extends EventEmitter<SimModemEvents> {
     this.clock = options.clock ?? systemClock;
     this.unref = options.unref ?? false;
     this.core = new SimModemCore(config, this.clock.now());
+    this.timer = new DeadlineTimer(
+      this.clock,
+      () => {
+        this.core.tick(this.clock.now());
+        this.pump();
+      },
+      this.unref,
+    );
     this.arm();
   }
 
@@ -177,28 +185,11 @@ export class SimModem extends EventEmitter<SimModemEvents> {
   }
 
   private arm(): void {
-    if (this.closedValue) return;
-    const at = this.core.nextDeadline();
-    if (at === this.timerAt && this.timer) return;
-    this.disarm();
-    if (at === undefined) return;
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(
-      () => {
-        this.timer = undefined;
-        this.timerAt = undefined;
-        this.core.tick(this.clock.now());
-        this.pump();
-      },
-      Math.max(0, at - this.clock.now()),
-    );
-    if (this.unref) this.timer.unref?.();
+    this.timer.arm(this.closedValue ? undefined : this.core.nextDeadline());
   }
 
   private disarm(): void {
-    if (this.timer) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = undefined;
+    this.timer.clear();
   }
 }
 
