@@ -32,8 +32,19 @@ export interface EchoReply {
   rttMs: number;
 }
 
+/** ICMP Destination Unreachable about a datagram we sent (RFC 792, RFC 1122 3.2.2.1). */
+export interface Unreachable {
+  code: number;
+  /** The original datagram's protocol, destination and (for TCP/UDP) ports. */
+  protocol: number;
+  destination: number;
+  sourcePort: number;
+  destinationPort: number;
+}
+
 export type IpStackEvent =
   | { type: 'echo-reply'; key: number; reply: EchoReply }
+  | { type: 'unreachable'; info: Unreachable }
   | { type: 'ping-timeout'; key: number; sequence: number }
   | { type: 'datagram'; packet: Ipv4Packet };
 
@@ -214,6 +225,22 @@ export class IpStackCore {
         reply: { from: ip.source, sequence, bytes: m.body.length, ttl: ip.ttl, rttMs: now - p!.sentAt },
       });
     }
-    // Destination Unreachable and the rest reach the transport layers in a later issue.
+    if (m.type === IcmpType.DestinationUnreachable && m.body.length >= 28) {
+      // The body holds the original IP header and at least 8 octets of its payload.
+      const ihl = (m.body[0]! & 0x0f) * 4;
+      if (ihl < 20 || m.body.length < ihl + 4) return;
+      const b = m.body;
+      this.events.push({
+        type: 'unreachable',
+        info: {
+          code: m.code,
+          protocol: b[9]!,
+          destination: ((b[16]! << 24) | (b[17]! << 16) | (b[18]! << 8) | b[19]!) >>> 0,
+          sourcePort: (b[ihl]! << 8) | b[ihl + 1]!,
+          destinationPort: (b[ihl + 2]! << 8) | b[ihl + 3]!,
+        },
+      });
+    }
+    // Other ICMP messages (redirects, time exceeded) are not acted on.
   }
 }

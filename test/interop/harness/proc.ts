@@ -179,3 +179,24 @@ export function guardUntilStopped(pid: number, cleanup: () => void): () => void 
   guarded.set(pid, cleanup);
   return () => guarded.delete(pid);
 }
+
+/**
+ * CPU seconds (user + system) used so far by `root`'s tree and process group, including
+ * what they collected from children that have exited (cutime/cstime). Linux clock ticks are
+ * 100 per second on every kernel the harness runs on (USER_HZ).
+ */
+export function treeCpuSeconds(root: number, group = true): number {
+  let ticks = 0;
+  for (const p of processTree(root, group)) {
+    let s: string;
+    try {
+      s = readFileSync(`/proc/${p.pid}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 of stat(5): utime stime cutime cstime, after the 2 fields before ')'.
+    for (const i of [11, 12, 13, 14]) ticks += Number(rest[i] ?? 0);
+  }
+  return ticks / 100;
+}

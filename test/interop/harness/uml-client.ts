@@ -1,0 +1,154 @@
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { treeCpuSeconds } from './proc.js';
+import { shQuote } from './shell.js';
+import { GUEST_DIR, initPrologue, MARK, PPP_MODULES } from './uml-guest.js';
+import { umlKernelVersion, umlProblem } from './uml-host.js';
+import { launchUml } from './uml-launch.js';
+
+/**
+ * A second UML guest whose pppd is a PPP *client* (`noipdefault`, `novj noccp`,
+ * `lcp-echo-interval 0`): the Linux kernel's TCP as the client of a UmlPeer, for the
+ * kernel-to-kernel anchor (k2k.ts) and for checking the peer's services with a known-good
+ * client. Join its `serial` to the peer's with a LineBridge. After the link is up it runs one
+ * fixed job of guest-client.py, then powers off.
+ */
+export type UmlClientJob =
+  | { kind: 'xfer'; dir: 'up' | 'down'; bytes: number; limitS: number }
+  | { kind: 'probe'; services: string[] }
+  | { kind: 'idle' };
+
+export interface UmlClientOptions {
+  job: UmlClientJob;
+  /** Listeners on the client address for the peer's connectFromGuest(): 'PORT:greet' or 'PORT:echo'. */
+  listen?: string[];
+  /** The peer's test CA (UmlPeer.certs.ca), for the TLS probes. */
+  caFile?: string;
+  /** Extra pppd words. */
+  pppdOptions?: string[];
+  memMb?: number;
+  /** After the job, keep the link up (until stop() or the lifetime) instead of hanging up and powering off. */
+  stayUp?: boolean;
+  /** The guest powers off after this long whatever happens (default 10 min). */
+  lifetimeMs?: number;
+}
+
+export interface UmlClient {
+  serial: Duplex;
+  pid: number;
+  consoleLog(): string;
+  pppdLog(): string;
+  /** The first console line from `from` matching `re`. */
+  waitForConsole(re: RegExp, timeoutMs: number, from?: number): Promise<string>;
+  /** CPU seconds of the guest's host processes so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+const PEER = '10.64.0.1';
+const CLIENT = '10.64.0.2';
+const PYTHON = '/usr/bin/python3';
+
+function jobArgs(job: UmlClientJob): string[] | undefined {
+  switch (job.kind) {
+    case 'xfer':
+      return ['xfer', job.dir, PEER, String(job.bytes), String(job.limitS)];
+    case 'probe':
+      return ['probe', PEER, `${GUEST_DIR}/ca.crt`, job.services.join(',')];
+    case 'idle':
+      return undefined;
+  }
+}
+
+export function clientInit(o: UmlClientOptions & { hostDir: string; kernelVersion: string; lifetimeS: number }): string {
+  for (const l of o.listen ?? []) if (!/^\d{1,5}:(greet|echo)$/.test(l)) throw new Error(`bad listener ${l}`);
+  const py = (args: string[]) =>
+    [PYTHON, '-u', `${GUEST_DIR}/guest-client.py`, ...args].map(shQuote).join(' ');
+  const pppd = [
+    '/dev/ttyS0',
+    '115200',
+    'local',
+    'nocrtscts',
+    'debug',
+    'logfd',
+    '3',
+    'novj',
+    'noccp',
+    'lcp-echo-interval',
+    '0',
+    'updetach',
+    'noauth',
+    'noipdefault',
+    'ipcp-accept-local',
+    'ipcp-accept-remote',
+    'name',
+    'cellstack-client',
+    ...(o.pppdOptions ?? []),
+  ];
+  const job = jobArgs(o.job);
+  const listen = o.listen ?? [];
+  return `${initPrologue({ hostDir: o.hostDir, kernelVersion: o.kernelVersion, modules: PPP_MODULES, hostname: 'cellstack-client', who: 'the cellstack kernel client guest' })}(sleep ${o.lifetimeS}; echo "${MARK}LIFETIME"; poweroff -f -f) &
+${listen.length > 0 ? `${py(['listen', CLIENT, listen.join(',')])} &\n` : ''}echo "${MARK}PPPD-START"
+pppd ${pppd.map(shQuote).join(' ')} 3>/dev/tty1 || { echo "${MARK}ERROR pppd client failed $?"; poweroff -f -f; }
+echo "${MARK}LINK-UP $(cut -d' ' -f1 /proc/uptime)"
+${
+  job
+    ? `# Let the peer's pppd bring its ppp0 up (a few ms after its last ConfAck) before the first SYN.
+sleep 1
+${py(job)}
+echo "${MARK}ALLDONE"
+${
+  o.stayUp
+    ? 'while :; do sleep 3600; done'
+    : `[ -f /run/ppp0.pid ] && kill $(head -n 1 /run/ppp0.pid) 2>/dev/null; sleep 0.5
+poweroff -f -f`
+}`
+    : 'while :; do sleep 3600; done'
+}
+`;
+}
+
+export async function startUmlClient(o: UmlClientOptions): Promise<UmlClient> {
+  const problem = umlProblem();
+  if (problem) throw new Error(`cannot start the UML client: ${problem}`);
+  const work = mkdtempSync(join(tmpdir(), 'cellstack-umlc-'));
+  let initPath: string;
+  try {
+    const hostDir = join(work, 'guest');
+    mkdirSync(join(hostDir, 'ppp'), { recursive: true });
+    writeFileSync(join(hostDir, 'ppp', 'options'), '');
+    writeFileSync(
+      join(hostDir, 'guest-client.py'),
+      readFileSync(new URL('./guest-client.py', import.meta.url), 'utf8'),
+    );
+    // The peer's temp dir is under /tmp, which the guest covers with a tmpfs: copy the CA.
+    if (o.caFile) copyFileSync(o.caFile, join(hostDir, 'ca.crt'));
+    initPath = join(work, 'init.sh');
+    writeFileSync(
+      initPath,
+      clientInit({
+        ...o,
+        hostDir,
+        kernelVersion: umlKernelVersion()!,
+        lifetimeS: Math.ceil((o.lifetimeMs ?? 10 * 60_000) / 1000),
+      }),
+    );
+    chmodSync(initPath, 0o755);
+    mkdirSync(join(work, 'uml'));
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  const uml = launchUml({ work, initPath, memMb: o.memMb ?? 128, control: false, name: 'UML client' });
+  return {
+    serial: uml.serial,
+    pid: uml.pid,
+    consoleLog: () => uml.console.text(),
+    pppdLog: () => uml.tty1.text(),
+    waitForConsole: (re, timeoutMs, from = 0) => uml.console.waitFor(re, timeoutMs, from),
+    cpuSeconds: () => treeCpuSeconds(uml.pid),
+    stop: uml.stop,
+  };
+}
