@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as at from './commands/at.js';
 import * as dial from './commands/dial.js';
 import * as info from './commands/info.js';
+import * as nc from './commands/nc.js';
 import * as ping from './commands/ping.js';
 import * as ports from './commands/ports.js';
 import { type Io, processIo, reportError } from './output.js';
@@ -17,7 +18,7 @@ interface Command {
   run(argv: readonly string[], io: Io): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping };
+const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineBridge } from '../harness/line.js';
 import { peer } from '../harness/peers.js';
@@ -40,6 +40,10 @@ describe.skipIf(uml.skip)('UML peer services, through a kernel client guest', ()
   }, 90_000);
 
   afterAll(async () => {
+    if (process.env['CELLSTACK_DUMP']) {
+      writeFileSync(`${process.env['CELLSTACK_DUMP']}-peer.log`, p?.consoleLog() ?? '');
+      writeFileSync(`${process.env['CELLSTACK_DUMP']}-client.log`, c?.consoleLog() ?? '');
+    }
     line?.close();
     await c?.stop();
     await p?.stop();
@@ -73,7 +77,7 @@ describe.skipIf(uml.skip)('UML peer services, through a kernel client guest', ()
     expect(s.Tcp['PassiveOpens']).toBeGreaterThanOrEqual(ALL.length);
     expect(s.Tcp['InSegs']).toBeGreaterThan(100);
     expect(typeof s.Tcp['RetransSegs']).toBe('number');
-    for (const k of ['TCPTimeouts', 'TCPLostRetransmit', 'TCPFastRetrans', 'TCPSACKRecovery']) {
+    for (const k of ['TCPTimeouts', 'TCPLostRetransmit', 'TCPFastRetrans', 'TCPSackRecovery']) {
       expect(typeof s.TcpExt[k], k).toBe('number');
     }
     expect(Object.keys(s.groups)).toEqual(expect.arrayContaining(['Ip', 'Tcp', 'Udp', 'TcpExt', 'IpExt']));
@@ -114,7 +118,7 @@ describe.skipIf(uml.skip)('UML peer services, through a kernel client guest', ()
     const s = line.stats();
     expect(s.up.bytesOut).toBe(s.up.bytesIn);
     expect(s.down.bytesOut).toBe(s.down.bytesIn);
-    expect(s.down.bytesOut).toBeGreaterThan(300_000);
+    expect(s.down.bytesOut).toBeGreaterThan(200_000);
     expect(s.up.corrupted + s.down.corrupted).toBe(0);
   });
 });

@@ -209,7 +209,7 @@ function controlLoop(python: string): string {
         case "$5" in ''|*[!0-9]*) ok=0 ;; esac
         if [ $ok = 1 ]; then
           echo "${MARK}CTL $seq connect-started"
-          ${python} -u ${GUEST_DIR}/services/guest-services.py connect "$seq" "$1" "$2" "$3" "$4" "$5" 2>&1 | sed -u 's/^/[connect] /' &
+          ${python} -u ${GUEST_DIR}/services/guest-services.py connect "$seq" "$1" "$2" "$3" "$4" "$5" 2>&1 &
         else
           echo "${MARK}CTL $seq bad"
         fi ;;

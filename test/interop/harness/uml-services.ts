@@ -147,7 +147,8 @@ function mosquittoConf(ctx: ServiceContext, names: readonly UmlService[]): strin
     'per_listener_settings false',
     'allow_anonymous true',
     'persistence false',
-    'log_dest stdout',
+    // stderr: mosquitto does not flush stdout to a pipe line by line.
+    'log_dest stderr',
     'log_type error',
     'log_type warning',
     'log_type notice',
