@@ -18,9 +18,9 @@ const CASES: Array<{ label: string; baud: number; bytes: number; dir: 'up' | 'do
   { label: '921600 down 512K', baud: 921_600, bytes: 512 << 10, dir: 'down' },
   { label: '115200 up 256K delay 300ms', baud: 115_200, bytes: 256 << 10, dir: 'up', netem: 'delay 300ms' },
   {
-    label: '115200 up 128K delay 300ms loss 2%',
+    label: '115200 up 256K delay 300ms loss 2%',
     baud: 115_200,
-    bytes: 128 << 10,
+    bytes: 256 << 10,
     dir: 'up',
     netem: 'delay 300ms loss 2%',
   },
@@ -49,7 +49,9 @@ describe.skipIf(uml.skip)('kernel-to-kernel anchor (Linux TCP over PPP, two UML 
   it('boot time of the UML peer', async () => {
     const none = await measureBootMs({ runs: 3 });
     const some = await measureBootMs({ runs: 1, services: ['sink', 'source', 'echo'] });
-    console.log(`UML peer boot-to-ready: ${none.join(', ')} ms (no services); ${some.join(', ')} ms (python services)`);
+    console.log(
+      `UML peer boot-to-ready: ${none.join(', ')} ms (no services); ${some.join(', ')} ms (python services)`,
+    );
     for (const ms of [...none, ...some]) expect(ms).toBeGreaterThan(0);
   }, 120_000);
 
@@ -71,6 +73,8 @@ describe.skipIf(uml.skip)('kernel-to-kernel anchor (Linux TCP over PPP, two UML 
       expect(r.secs).toBeGreaterThan(0);
       expect(r.cpuSecs).toBeGreaterThan(0);
     }
-    console.log(`\nkernel-to-kernel anchor (line = baud/10 B/s; cpu = both guests + bridge over the transfer)\n${lines.join('\n')}`);
+    console.log(
+      `\nkernel-to-kernel anchor (line = baud/10 B/s; cpu = both guests + bridge over the transfer)\n${lines.join('\n')}`,
+    );
   }, 900_000);
 });

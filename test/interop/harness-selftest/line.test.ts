@@ -20,7 +20,10 @@ function receive(from: Duplex, n: number, timeoutMs: number): Promise<{ data: Bu
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
-    const timer = setTimeout(() => reject(new Error(`only ${got} of ${n} bytes in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`only ${got} of ${n} bytes in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       chunks.push(d);
       got += d.length;
@@ -64,7 +67,9 @@ describe('LineBridge', () => {
       expect(s.up.maxQueued).toBeLessThanOrEqual(queue + 1024);
       expect(s.down.maxQueued).toBeLessThanOrEqual(queue + 1024);
       expect(s.up.pauses).toBeGreaterThan(0);
-      process.stderr.write(`${baud} baud: ${n} bytes up in ${((u.at - t0) / 1000).toFixed(3)} s, down in ${((d.at - t0) / 1000).toFixed(3)} s\n`);
+      process.stderr.write(
+        `${baud} baud: ${n} bytes up in ${((u.at - t0) / 1000).toFixed(3)} s, down in ${((d.at - t0) / 1000).toFixed(3)} s\n`,
+      );
       return { baud, upS: (u.at - t0) / 1000, downS: (d.at - t0) / 1000 };
     });
     for (const r of await Promise.all(runs)) {
@@ -180,6 +185,8 @@ describe.skipIf(uml.skip)('LineBridge between PppLink and pppd', () => {
     expect(s.up.bytesOut).toBeGreaterThan(50);
     expect(s.down.bytesOut).toBeGreaterThan(50);
     // pppd counts frames with a bad FCS: corruption reached it, or the line was too short to hit.
-    process.stderr.write(`line: up ${s.up.bytesOut} B (${s.up.corrupted} corrupted), down ${s.down.bytesOut} B (${s.down.corrupted} corrupted)\n`);
+    process.stderr.write(
+      `line: up ${s.up.bytesOut} B (${s.up.corrupted} corrupted), down ${s.down.bytesOut} B (${s.down.corrupted} corrupted)\n`,
+    );
   });
 });

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineBridge } from '../harness/line.js';
 import { peer } from '../harness/peers.js';
 import { rigStream } from '../harness/rig-stream.js';
-import { startUmlClient, type UmlClient } from '../harness/uml-client.js';
 import { startUmlPeer, type UmlPeer, umlProblem } from '../harness/uml.js';
+import { startUmlClient, type UmlClient } from '../harness/uml-client.js';
 
 /**
  * The peer's services, control commands and the line bridge, checked with a known-good
@@ -14,7 +14,18 @@ import { startUmlPeer, type UmlPeer, umlProblem } from '../harness/uml.js';
  */
 const uml = peer('uml', umlProblem());
 
-const ALL = ['echo', 'discard', 'chargen', 'source', 'sink', 'http', 'tls', 'tls-echo', 'mqtt', 'mqtts'] as const;
+const ALL = [
+  'echo',
+  'discard',
+  'chargen',
+  'source',
+  'sink',
+  'http',
+  'tls',
+  'tls-echo',
+  'mqtt',
+  'mqtts',
+] as const;
 
 describe.skipIf(uml.skip)('UML peer services, through a kernel client guest', () => {
   let p: UmlPeer;

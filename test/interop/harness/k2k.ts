@@ -1,7 +1,7 @@
 import { LineBridge, type LineDirectionStats } from './line.js';
 import { treeCpuSeconds } from './proc.js';
-import { startUmlClient, type UmlClient } from './uml-client.js';
 import { startUmlPeer, type UmlPeer, type UmlService } from './uml.js';
+import { startUmlClient, type UmlClient } from './uml-client.js';
 
 /**
  * The kernel-to-kernel anchor (a port of the rig's `anchors.py k2k`): what the Linux kernel's
@@ -21,6 +21,11 @@ export interface KernelGoodputOptions {
   dir: 'up' | 'down';
   /** tc netem spec on A's ppp0, both directions, e.g. 'delay 300ms loss 2%'. */
   netem?: string;
+  /**
+   * Shrink the guests' serial socket buffers to 4096 bytes (default true when paced, as in the
+   * rig); false leaves ~200 KiB of hidden queue per direction (see sockbuf.ts).
+   */
+  smallSocketBuffers?: boolean;
   /** The transfer stops after this long and reports what it moved (default 55 s). */
   timeLimitS?: number;
 }
@@ -61,6 +66,8 @@ export async function measureKernelGoodput(o: KernelGoodputOptions): Promise<Ker
   let b: UmlClient | undefined;
   let line: LineBridge | undefined;
   try {
+    // A UART-sized queue between each guest and the line, as the rig has (riglib.py).
+    const sndbuf = o.baud > 0 && o.smallSocketBuffers !== false ? { serialSendBuffer: 4096 } : {};
     // Both guests boot at once; B's first LCP frames wait in its socket until the bridge joins
     // the lines (pppd retries for 30 s).
     const [pa, pb] = await Promise.allSettled([
@@ -70,8 +77,9 @@ export async function measureKernelGoodput(o: KernelGoodputOptions): Promise<Ker
         lcpEchoInterval: 0,
         once: true,
         ...(o.netem ? { netem: o.netem } : {}),
+        ...sndbuf,
       }),
-      startUmlClient({ job: { kind: 'xfer', dir: o.dir, bytes: o.bytes, limitS } }),
+      startUmlClient({ job: { kind: 'xfer', dir: o.dir, bytes: o.bytes, limitS }, ...sndbuf }),
     ]);
     if (pa.status === 'fulfilled') a = pa.value;
     if (pb.status === 'fulfilled') b = pb.value;

@@ -302,7 +302,8 @@ export class LineBridge {
     const cap = Math.max(1, (this.rate * (o.burstMs ?? 20)) / 1000);
     const queueBytes = o.queueBytes ?? (this.rate > 0 ? Math.max(256, Math.floor(this.rate * 0.01)) : 65536);
     const c = o.corrupt;
-    if (c && !(c.probability >= 0 && c.probability <= 1)) throw new Error(`bad corruption probability ${c.probability}`);
+    if (c && !(c.probability >= 0 && c.probability <= 1))
+      throw new Error(`bad corruption probability ${c.probability}`);
     const corrupter = (dir: LineDirection, salt: number) =>
       c && c.probability > 0 && (c.directions ?? ['up', 'down']).includes(dir)
         ? new Corrupter(c.probability, (c.seed ^ salt) >>> 0)
@@ -319,8 +320,28 @@ export class LineBridge {
     } else {
       this.client = client;
     }
-    this.up = new Direction('up', client, o.guest, this, this.rate, cap, queueBytes, corrupter('up', 0x5a5a5a5a), o.tap);
-    this.down = new Direction('down', o.guest, client, this, this.rate, cap, queueBytes, corrupter('down', 0xa5a5a5a5), o.tap);
+    this.up = new Direction(
+      'up',
+      client,
+      o.guest,
+      this,
+      this.rate,
+      cap,
+      queueBytes,
+      corrupter('up', 0x5a5a5a5a),
+      o.tap,
+    );
+    this.down = new Direction(
+      'down',
+      o.guest,
+      client,
+      this,
+      this.rate,
+      cap,
+      queueBytes,
+      corrupter('down', 0xa5a5a5a5),
+      o.tap,
+    );
     if (o.dropAfterMs !== undefined) this.dropTimer = setTimeout(() => this.cut(), o.dropAfterMs);
   }
 

@@ -29,7 +29,8 @@ export function parseNetCounters(text: string): NetCounters {
     // A header line has names; a value line has numbers (some may be negative: Tcp MaxConn).
     if (!names.every((n) => /^[A-Za-z]/.test(n)) || !values.every((v) => /^-?\d+$/.test(v))) continue;
     if (names.length !== values.length) continue;
-    const group = (out[head[1]!] ??= {});
+    const group = out[head[1]!] ?? {};
+    out[head[1]!] = group;
     names.forEach((n, k) => {
       group[n] = Number(values[k]);
     });
@@ -44,8 +45,15 @@ export function tcpStatsFrom(text: string): TcpStats {
 }
 
 /** `after - before` for every counter of Tcp and TcpExt present in both (Tcp MaxConn etc. too). */
-export function tcpStatsDelta(before: TcpStats, after: TcpStats): { Tcp: Record<string, number>; TcpExt: Record<string, number> } {
+export function tcpStatsDelta(
+  before: TcpStats,
+  after: TcpStats,
+): { Tcp: Record<string, number>; TcpExt: Record<string, number> } {
   const diff = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.entries(b).filter(([k]) => k in a).map(([k, v]) => [k, v - a[k]!]));
+    Object.fromEntries(
+      Object.entries(b)
+        .filter(([k]) => k in a)
+        .map(([k, v]) => [k, v - a[k]!]),
+    );
   return { Tcp: diff(before.Tcp, after.Tcp), TcpExt: diff(before.TcpExt, after.TcpExt) };
 }

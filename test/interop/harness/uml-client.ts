@@ -1,4 +1,12 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -28,6 +36,8 @@ export interface UmlClientOptions {
   caFile?: string;
   /** Extra pppd words. */
   pppdOptions?: string[];
+  /** SO_SNDBUF of the guest's end of its serial socket pair (see UmlPeerOptions.serialSendBuffer). */
+  serialSendBuffer?: number;
   memMb?: number;
   /** After the job, keep the link up (until stop() or the lifetime) instead of hanging up and powering off. */
   stayUp?: boolean;
@@ -62,7 +72,9 @@ function jobArgs(job: UmlClientJob): string[] | undefined {
   }
 }
 
-export function clientInit(o: UmlClientOptions & { hostDir: string; kernelVersion: string; lifetimeS: number }): string {
+export function clientInit(
+  o: UmlClientOptions & { hostDir: string; kernelVersion: string; lifetimeS: number },
+): string {
   for (const l of o.listen ?? []) if (!/^\d{1,5}:(greet|echo)$/.test(l)) throw new Error(`bad listener ${l}`);
   const py = (args: string[]) =>
     [PYTHON, '-u', `${GUEST_DIR}/guest-client.py`, ...args].map(shQuote).join(' ');
@@ -141,7 +153,14 @@ export async function startUmlClient(o: UmlClientOptions): Promise<UmlClient> {
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  const uml = launchUml({ work, initPath, memMb: o.memMb ?? 128, control: false, name: 'UML client' });
+  const uml = launchUml({
+    work,
+    initPath,
+    memMb: o.memMb ?? 128,
+    control: false,
+    name: 'UML client',
+    serialSendBuffer: o.serialSendBuffer,
+  });
   return {
     serial: uml.serial,
     pid: uml.pid,

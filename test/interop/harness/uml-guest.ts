@@ -1,6 +1,12 @@
 import { secretWord } from './ppp-secrets.js';
 import { shQuote } from './shell.js';
-import { type GuestService, guestServices, guestServicesPy, TLS_SERVICES, type UmlService } from './uml-services.js';
+import {
+  type GuestService,
+  guestServices,
+  guestServicesPy,
+  TLS_SERVICES,
+  type UmlService,
+} from './uml-services.js';
 
 /**
  * The UML guest's init script (PID 1) and the files it copies in, as text. Kept free of I/O

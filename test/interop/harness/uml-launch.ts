@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { LineLog } from './line-log.js';
 import { which } from './peers.js';
 import { endProcessTree, guardUntilStopped } from './proc.js';
+import { shrinkSendBuffer } from './sockbuf.js';
 
 /**
  * Starting and ending one linux.uml process: the root filesystem is the host's, read-only
@@ -42,6 +43,8 @@ export function launchUml(o: {
   control: boolean;
   /** Names the logs in error messages. */
   name: string;
+  /** SO_SNDBUF for the guest's end of the ttyS0 socket pair (see sockbuf.ts); default unchanged. */
+  serialSendBuffer?: number | undefined;
 }): UmlProcess {
   const { work } = o;
   const args = [
@@ -76,6 +79,22 @@ export function launchUml(o: {
     throw new Error('linux.uml could not be spawned');
   }
   const unguard = guardUntilStopped(pid, () => rmSync(work, { recursive: true, force: true }));
+  if (o.serialSendBuffer !== undefined) {
+    try {
+      shrinkSendBuffer(pid, 3, o.serialSendBuffer);
+      // The other hidden queue: Node reads ahead into a paused socket's buffer up to its
+      // highWaterMark (16 KiB) before it stops reading. A reader that applies backpressure
+      // (a paced LineBridge) should stop the guest within a few hundred bytes, as a UART would.
+      const state = (socketAt(child, 3) as unknown as { _readableState?: { highWaterMark: number } })
+        ._readableState;
+      if (state) state.highWaterMark = 256;
+    } catch (err) {
+      child.kill('SIGKILL');
+      unguard();
+      rmSync(work, { recursive: true, force: true });
+      throw err;
+    }
+  }
   const consoleLog = new LineLog(`${o.name} console`);
   const tty1 = new LineLog(`${o.name} pppd log`);
   consoleLog.follow(child.stdout!);

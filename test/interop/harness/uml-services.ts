@@ -36,19 +36,20 @@ export const UML_SERVICES: readonly UmlService[] = [
 ];
 
 /** Where each service listens on the peer address. */
-export const SERVICE_PORTS: Readonly<Record<UmlService, { tcp: readonly number[]; udp: readonly number[] }>> = {
-  dns: { tcp: [53], udp: [53] },
-  echo: { tcp: [7], udp: [7] },
-  discard: { tcp: [9], udp: [9] },
-  chargen: { tcp: [19], udp: [] },
-  source: { tcp: [5001], udp: [] },
-  sink: { tcp: [5002], udp: [] },
-  http: { tcp: [8080], udp: [] },
-  tls: { tcp: [4433], udp: [] },
-  'tls-echo': { tcp: [4434], udp: [] },
-  mqtt: { tcp: [1883], udp: [] },
-  mqtts: { tcp: [8883], udp: [] },
-};
+export const SERVICE_PORTS: Readonly<Record<UmlService, { tcp: readonly number[]; udp: readonly number[] }>> =
+  {
+    dns: { tcp: [53], udp: [53] },
+    echo: { tcp: [7], udp: [7] },
+    discard: { tcp: [9], udp: [9] },
+    chargen: { tcp: [19], udp: [] },
+    source: { tcp: [5001], udp: [] },
+    sink: { tcp: [5002], udp: [] },
+    http: { tcp: [8080], udp: [] },
+    tls: { tcp: [4433], udp: [] },
+    'tls-echo': { tcp: [4434], udp: [] },
+    mqtt: { tcp: [1883], udp: [] },
+    mqtts: { tcp: [8883], udp: [] },
+  };
 
 /** Services that need the per-run test CA and server certificate. */
 export const TLS_SERVICES: readonly UmlService[] = ['tls', 'tls-echo', 'mqtts'];
@@ -218,7 +219,8 @@ const SERVICES: Partial<Record<UmlService, (ctx: ServiceContext) => GuestService
   tls: (ctx) => {
     const d = certsDir(ctx);
     for (const w of ctx.tlsServerOptions ?? []) {
-      if (!/^[A-Za-z0-9:+._=@/-]+$/.test(w)) throw new Error(`unexpected s_server option: ${JSON.stringify(w)}`);
+      if (!/^[A-Za-z0-9:+._=@/-]+$/.test(w))
+        throw new Error(`unexpected s_server option: ${JSON.stringify(w)}`);
     }
     const args = [
       'openssl',
@@ -260,7 +262,10 @@ export function guestService(name: UmlService, ctx: ServiceContext): GuestServic
  * mqtt and mqtts in one mosquitto ('mosquitto'), the others one each. `echo` also starts
  * `discard`, as it always has.
  */
-export function guestServices(names: readonly UmlService[], ctx: ServiceContext): Array<[string, GuestService]> {
+export function guestServices(
+  names: readonly UmlService[],
+  ctx: ServiceContext,
+): Array<[string, GuestService]> {
   const set = new Set(names);
   if (set.has('echo')) set.add('discard');
   const py = UML_SERVICES.filter((n) => set.has(n) && PYTHON_SERVICES.has(n));
@@ -272,6 +277,7 @@ export function guestServices(names: readonly UmlService[], ctx: ServiceContext)
   }
   if (mq.length > 0) out.push(['mosquitto', mosquitto(ctx, mq)]);
   if (py.length > 0) out.push(['py', pythonService(py, ctx)]);
-  for (const n of set) if (!UML_SERVICES.includes(n)) throw new Error(`unknown UML service ${JSON.stringify(n)}`);
+  for (const n of set)
+    if (!UML_SERVICES.includes(n)) throw new Error(`unknown UML service ${JSON.stringify(n)}`);
   return out;
 }

@@ -55,6 +55,12 @@ export interface UmlPeerOptions {
   certs?: boolean;
   /** One pppd session, then the guest halts. Default: pppd restarts after each session (<= 100). */
   once?: boolean;
+  /**
+   * SO_SNDBUF of the guest's end of the serial socket pair. Set it (4096, as the rig does) when
+   * pacing with a LineBridge: by default the guest can queue ~200 KiB in the socket, out of
+   * the line's sight, which inflates its TCP's RTT to seconds at 115200 baud. See sockbuf.ts.
+   */
+  serialSendBuffer?: number;
   memMb?: number;
   bootTimeoutMs?: number;
   /** The guest powers itself off after this long whatever happens (default 30 min). */
@@ -208,7 +214,14 @@ export async function startUmlPeer(options: UmlPeerOptions = {}): Promise<UmlPee
     throw new Error(`cannot start the UML peer: ${(err as Error).message}`);
   }
   const t0 = Date.now();
-  const uml = launchUml({ work, initPath, memMb: options.memMb ?? 256, control: true, name: 'UML' });
+  const uml = launchUml({
+    work,
+    initPath,
+    memMb: options.memMb ?? 256,
+    control: true,
+    name: 'UML',
+    serialSendBuffer: options.serialSendBuffer,
+  });
   const { console: consoleLog, tty1: pppdLog, serial, stop } = uml;
   const control = uml.control!;
   const controlLog = uml.controlLog!;
