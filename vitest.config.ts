@@ -24,6 +24,20 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // Benchmarks against real peers (kernel-to-kernel anchor): `npm run bench:anchor`, never in `npm test`.
+      ...(process.env['CELLSTACK_BENCH'] === '1'
+        ? [
+            {
+              test: {
+                name: 'bench',
+                include: ['bench/**/*.bench.ts'],
+                testTimeout: 900_000,
+                hookTimeout: 180_000,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -139,12 +139,22 @@ export class NetStack extends EventEmitter {
     } catch (err) {
       return Promise.reject(new NetworkError('EINVAL', (err as Error).message));
     }
-    if (!this.link.info || this.closed) return Promise.reject(new NetworkError('ENETUNREACH', 'the link is down'));
+    if (!this.link.info || this.closed)
+      return Promise.reject(new NetworkError('ENETUNREACH', 'the link is down'));
     const timeoutMs = options.timeoutMs ?? 5000;
-    const key = this.core.ping({ destination, timeoutMs, ...(options.size === undefined ? {} : { size: options.size }) }, this.clock.now());
+    const key = this.core.ping(
+      { destination, timeoutMs, ...(options.size === undefined ? {} : { size: options.size }) },
+      this.clock.now(),
+    );
     const p = new Promise<EchoReply>((resolve, reject) => this.waiting.set(key, { resolve, reject }));
     this.flush();
-    return p.then((r) => ({ address: formatIpv4(r.from), sequence: r.sequence, bytes: r.bytes, ttl: r.ttl, rttMs: r.rttMs }));
+    return p.then((r) => ({
+      address: formatIpv4(r.from),
+      sequence: r.sequence,
+      bytes: r.bytes,
+      ttl: r.ttl,
+      rttMs: r.rttMs,
+    }));
   }
 
   /**
@@ -160,7 +170,12 @@ export class NetStack extends EventEmitter {
       throw new TcpError('ENETUNREACH', `not an IPv4 address: ${host}: ${(err as Error).message}`);
     }
     const now = this.clock.now();
-    const conn = this.tcp.connect(remote, port, { ...this.tcpDefaults, ...rest, ...(localPort === undefined ? {} : { localPort }) }, now);
+    const conn = this.tcp.connect(
+      remote,
+      port,
+      { ...this.tcpDefaults, ...rest, ...(localPort === undefined ? {} : { localPort }) },
+      now,
+    );
     const socket = new TcpSocket(this.host, conn, allowHalfOpen === undefined ? {} : { allowHalfOpen });
     this.sockets.set(conn.id, socket);
     if (onConnect) socket.once('connect', onConnect);
@@ -194,7 +209,10 @@ export class NetStack extends EventEmitter {
   }
 
   stats(): NetStackStats {
-    return { ip: { ...this.core.stats }, tcp: { ...this.tcp.stats, connections: this.tcp.connections.length } };
+    return {
+      ip: { ...this.core.stats },
+      tcp: { ...this.tcp.stats, connections: this.tcp.connections.length },
+    };
   }
 
   /** Stops the stack: pending pings fail, sockets are destroyed with `error` (default ENETUNREACH). */
@@ -222,7 +240,9 @@ export class NetStack extends EventEmitter {
           this.waiting.get(ev.key)?.resolve(ev.reply);
           this.waiting.delete(ev.key);
         } else if (ev.type === 'ping-timeout') {
-          this.waiting.get(ev.key)?.reject(new NetworkError('ETIMEDOUT', `no echo reply (icmp_seq=${ev.sequence})`));
+          this.waiting
+            .get(ev.key)
+            ?.reject(new NetworkError('ETIMEDOUT', `no echo reply (icmp_seq=${ev.sequence})`));
           this.waiting.delete(ev.key);
         } else if (ev.type === 'datagram') {
           if (ev.packet.protocol === IpProtocol.TCP) this.tcp.input(ev.packet.source, ev.packet.payload, now);

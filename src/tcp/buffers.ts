@@ -113,7 +113,8 @@ export class Reassembly {
         continue;
       }
       // Overlap: keep the existing part, and the new octets before and after it.
-      if (start < p.offset) out.push({ offset: start, data: Uint8Array.from(d.subarray(0, p.offset - start)) });
+      if (start < p.offset)
+        out.push({ offset: start, data: Uint8Array.from(d.subarray(0, p.offset - start)) });
       out.push(p);
       if (dEnd > pEnd) {
         d = d.subarray(pEnd - start);

@@ -1,7 +1,15 @@
 import { CellstackError } from '../util/errors.js';
 
 /** Socket errors carry Node's codes, so code written for net.Socket understands them. */
-export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'EADDRINUSE' | 'ECONNABORTED';
+export type TcpErrorCode =
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ETIMEDOUT'
+  | 'EPIPE'
+  | 'ENETUNREACH'
+  | 'EHOSTUNREACH'
+  | 'EADDRINUSE'
+  | 'ECONNABORTED';
 
 export class TcpError extends CellstackError {
   declare readonly code: TcpErrorCode;

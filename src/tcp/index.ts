@@ -1,5 +1,5 @@
-export type { CongestionControl, CongestionFactory } from './congestion.js';
 export { NewReno } from './congestion/newreno.js';
+export type { CongestionControl, CongestionFactory } from './congestion.js';
 export { TcpError, type TcpErrorCode } from './errors.js';
 export { type Connection, type ConnectionOptions, TcpMux } from './mux.js';
 export { emitTcpSegment, parseTcpSegment, TcpFlag, type TcpOptions, type TcpSegment } from './segment.js';

@@ -12,7 +12,13 @@ export class IsnGenerator {
     this.secret = Buffer.from(secret);
   }
 
-  isn(localAddress: number, localPort: number, remoteAddress: number, remotePort: number, nowMs: number): number {
+  isn(
+    localAddress: number,
+    localPort: number,
+    remoteAddress: number,
+    remotePort: number,
+    nowMs: number,
+  ): number {
     const tuple = Buffer.alloc(12);
     tuple.writeUInt32BE(localAddress >>> 0, 0);
     tuple.writeUInt16BE(localPort, 4);

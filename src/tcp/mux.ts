@@ -87,16 +87,35 @@ export class TcpMux {
   }
 
   /** Active open; throws EADDRINUSE for a local port taken for that peer. */
-  connect(remoteAddress: number, remotePort: number, options: ConnectionOptions & { localPort?: number }, now: number): Connection {
+  connect(
+    remoteAddress: number,
+    remotePort: number,
+    options: ConnectionOptions & { localPort?: number },
+    now: number,
+  ): Connection {
     const localPort = options.localPort ?? this.ephemeralPort(remoteAddress, remotePort);
     const key = tupleKey(remoteAddress, remotePort, localPort);
     if (this.conns.has(key)) throw new RangeError(`EADDRINUSE: ${localPort} to that peer`);
     const { localPort: _lp, ...rest } = options;
     const tcb = Tcb.connect(
-      { ...rest, localPort, remotePort, mss: this.mss, iss: this.isn.isn(this.localAddress, localPort, remoteAddress, remotePort, now) },
+      {
+        ...rest,
+        localPort,
+        remotePort,
+        mss: this.mss,
+        iss: this.isn.isn(this.localAddress, localPort, remoteAddress, remotePort, now),
+      },
       now,
     );
-    const conn: Connection = { id: this.nextId++, tcb, localAddress: this.localAddress, localPort, remoteAddress, remotePort, listener: undefined };
+    const conn: Connection = {
+      id: this.nextId++,
+      tcb,
+      localAddress: this.localAddress,
+      localPort,
+      remoteAddress,
+      remotePort,
+      listener: undefined,
+    };
     this.conns.set(key, conn);
     this.stats.connectionsOpened++;
     this.collect(conn);
@@ -165,7 +184,13 @@ export class TcpMux {
   }
 
   /** ICMP Destination Unreachable about one of our segments (RFC 1122 4.2.3.9). */
-  unreachable(remoteAddress: number, remotePort: number, localPort: number, code: TcpErrorCode, now: number): void {
+  unreachable(
+    remoteAddress: number,
+    remotePort: number,
+    localPort: number,
+    code: TcpErrorCode,
+    now: number,
+  ): void {
     const conn = this.conns.get(tupleKey(remoteAddress, remotePort, localPort));
     if (!conn) return;
     // Hard error only while connecting; a soft error otherwise (the link may come back).
@@ -214,7 +239,10 @@ export class TcpMux {
   private collect(conn: Connection): void {
     for (const seg of conn.tcb.takeOutput()) {
       this.stats.segmentsOut++;
-      this.output.push({ destination: conn.remoteAddress, bytes: emitTcpSegment(seg, this.localAddress, conn.remoteAddress) });
+      this.output.push({
+        destination: conn.remoteAddress,
+        bytes: emitTcpSegment(seg, this.localAddress, conn.remoteAddress),
+      });
     }
     for (const event of conn.tcb.takeEvents()) {
       if (conn.listener !== undefined && event.type === 'established') {
@@ -234,7 +262,8 @@ export class TcpMux {
       }
       this.events.push({ type: 'connection', conn, event });
     }
-    if (conn.tcb.state === 'closed') this.conns.delete(tupleKey(conn.remoteAddress, conn.remotePort, conn.localPort));
+    if (conn.tcb.state === 'closed')
+      this.conns.delete(tupleKey(conn.remoteAddress, conn.remotePort, conn.localPort));
   }
 
   /** Passive connections already handed up (or dead before that). */
@@ -244,7 +273,17 @@ export class TcpMux {
   private reset(source: number, seg: TcpSegment): void {
     if (hasFlag(seg, TcpFlag.RST)) return;
     const rst: TcpSegment = hasFlag(seg, TcpFlag.ACK)
-      ? { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: {}, payload: new Uint8Array(0) }
+      ? {
+          srcPort: seg.dstPort,
+          dstPort: seg.srcPort,
+          seq: seg.ack,
+          ack: 0,
+          flags: TcpFlag.RST,
+          window: 0,
+          urgent: 0,
+          options: {},
+          payload: new Uint8Array(0),
+        }
       : {
           srcPort: seg.dstPort,
           dstPort: seg.srcPort,

@@ -2,7 +2,16 @@ import { onesSum } from '../ip/checksum.js';
 import { MalformedPacket } from '../util/errors.js';
 
 /** The TCP header (RFC 9293 section 3.1) and its options (RFC 9293 3.2, RFC 7323, RFC 2018). */
-export const TcpFlag = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
 
 export interface TcpOptions {
   /** Maximum Segment Size (kind 2), SYN only. */
@@ -48,7 +57,8 @@ function pseudoSum(src: number, dst: number, length: number): number {
 export function parseTcpSegment(bytes: Uint8Array, src: number, dst: number): TcpSegment {
   if (bytes.length < 20) throw new MalformedPacket('TCP', `${bytes.length} octets, header needs 20`);
   const dataOffset = (bytes[12]! >> 4) * 4;
-  if (dataOffset < 20 || dataOffset > bytes.length) throw new MalformedPacket('TCP', `data offset ${dataOffset}`);
+  if (dataOffset < 20 || dataOffset > bytes.length)
+    throw new MalformedPacket('TCP', `data offset ${dataOffset}`);
   if (onesSum(bytes, 0, bytes.length, pseudoSum(src, dst, bytes.length)) !== 0xffff) {
     throw new MalformedPacket('TCP', 'bad checksum');
   }

@@ -28,7 +28,9 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
   }
 
   address(): { address: string; family: 'IPv4'; port: number } | null {
-    return this.port === undefined ? null : { address: this.host.localAddress, family: 'IPv4', port: this.port };
+    return this.port === undefined
+      ? null
+      : { address: this.host.localAddress, family: 'IPv4', port: this.port };
   }
 
   listen(port: number, callback?: () => void): this {

@@ -107,7 +107,10 @@ export class TcpSocket extends Duplex {
 
   setKeepAlive(enable = false, initialDelay = 0): this {
     const now = this.host.now();
-    this.conn.tcb.setKeepalive(enable ? { idleMs: initialDelay > 0 ? initialDelay : 7_200_000 } : undefined, now);
+    this.conn.tcb.setKeepalive(
+      enable ? { idleMs: initialDelay > 0 ? initialDelay : 7_200_000 } : undefined,
+      now,
+    );
     this.host.flush(this.conn);
     return this;
   }
@@ -171,7 +174,9 @@ export class TcpSocket extends Duplex {
       case 'closed':
         this.clearIdle();
         if (ev.error) {
-          this.destroy(new TcpError(ev.error, ev.message ?? ev.error, this.connectingValue ? 'connect' : 'read'));
+          this.destroy(
+            new TcpError(ev.error, ev.message ?? ev.error, this.connectingValue ? 'connect' : 'read'),
+          );
         } else if (this.pendingWrite) {
           const w = this.pendingWrite;
           this.pendingWrite = undefined;
@@ -215,7 +220,8 @@ export class TcpSocket extends Duplex {
     if (tcb.state !== 'closed' && tcb.state !== 'time-wait') {
       // Like close(2): unread data or an error means RST; otherwise the FIN goes out and the
       // connection finishes in the background (RFC 9293 3.10.4).
-      if (err || tcb.readableLength > 0 || tcb.state === 'syn-sent' || tcb.state === 'syn-received') tcb.abort(now);
+      if (err || tcb.readableLength > 0 || tcb.state === 'syn-sent' || tcb.state === 'syn-received')
+        tcb.abort(now);
       else tcb.shutdown(now);
       this.host.flush(this.conn);
     }

@@ -1,6 +1,6 @@
 import { ByteQueue, Reassembly } from './buffers.js';
-import type { CongestionControl, CongestionFactory } from './congestion.js';
 import { NewReno } from './congestion/newreno.js';
+import type { CongestionControl, CongestionFactory } from './congestion.js';
 import type { TcpErrorCode } from './errors.js';
 import { type RttConfig, RttEstimator } from './rtt.js';
 import { hasFlag, segLength, TcpFlag, type TcpOptions, type TcpSegment } from './segment.js';
@@ -342,7 +342,14 @@ export class Tcb {
 
   nextDeadline(): number | undefined {
     let best: number | undefined;
-    for (const t of [this.rtoAt, this.persistAt, this.delayedAckAt, this.keepaliveAt, this.timeWaitAt, this.userDeadline()]) {
+    for (const t of [
+      this.rtoAt,
+      this.persistAt,
+      this.delayedAckAt,
+      this.keepaliveAt,
+      this.timeWaitAt,
+      this.userDeadline(),
+    ]) {
       if (t !== undefined && (best === undefined || t < best)) best = t;
     }
     return best;
@@ -402,7 +409,12 @@ export class Tcb {
       return;
     }
     if (++this.retransmitCount > (this.config.maxRetransmits ?? 15)) {
-      this.fail('ETIMEDOUT', `no acknowledgment after ${this.retransmitCount - 1} retransmissions`, now, true);
+      this.fail(
+        'ETIMEDOUT',
+        `no acknowledgment after ${this.retransmitCount - 1} retransmissions`,
+        now,
+        true,
+      );
       return;
     }
     // RFC 5681 3.1 and RFC 6298 5.4-5.6: loss window, back off, resend from snd.una.
@@ -420,7 +432,10 @@ export class Tcb {
     this.persistAt = undefined;
     if (this.sndWnd > 0 || this.unsent() === 0) return;
     this.stats.windowProbes++;
-    this.emit({ seq: seqAdd(this.sndUna, -1), ack: this.rcvNxt, flags: ACK, payload: new Uint8Array(0) }, now);
+    this.emit(
+      { seq: seqAdd(this.sndUna, -1), ack: this.rcvNxt, flags: ACK, payload: new Uint8Array(0) },
+      now,
+    );
     this.persistBackoff = Math.min(this.persistBackoff + 1, 6);
     this.persistAt = now + Math.min(60_000, this.rtt.rto * 2 ** this.persistBackoff);
   }
@@ -435,7 +450,10 @@ export class Tcb {
     }
     this.keepaliveSent++;
     // RFC 9293 3.8.4: a segment with SEG.SEQ = SND.NXT-1 and no data.
-    this.emit({ seq: seqAdd(this.sndNxt, -1), ack: this.rcvNxt, flags: ACK, payload: new Uint8Array(0) }, now);
+    this.emit(
+      { seq: seqAdd(this.sndNxt, -1), ack: this.rcvNxt, flags: ACK, payload: new Uint8Array(0) },
+      now,
+    );
     this.keepaliveAt = now + (k.intervalMs ?? 75_000);
   }
 
@@ -491,7 +509,8 @@ export class Tcb {
   private inputSynSent(seg: TcpSegment, now: number): void {
     const ackOk = hasFlag(seg, ACK) && seqGt(seg.ack, this.iss) && seqLe(seg.ack, this.sndNxt);
     if (hasFlag(seg, ACK) && !ackOk) {
-      if (!hasFlag(seg, RST)) this.emit({ seq: seg.ack, ack: 0, flags: RST, payload: new Uint8Array(0) }, now);
+      if (!hasFlag(seg, RST))
+        this.emit({ seq: seg.ack, ack: 0, flags: RST, payload: new Uint8Array(0) }, now);
       return;
     }
     if (hasFlag(seg, RST)) {
@@ -521,7 +540,8 @@ export class Tcb {
       this.ackNow = true;
       this.armKeepalive(now);
       // Data on a SYN-ACK starts one past the SYN.
-      if (seg.payload.length > 0) this.processText({ ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~SYN }, now);
+      if (seg.payload.length > 0)
+        this.processText({ ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~SYN }, now);
     } else {
       // Simultaneous open (RFC 9293 3.5, figure 8).
       this.stateValue = 'syn-received';
@@ -542,7 +562,9 @@ export class Tcb {
     if (wnd === 0) return false;
     const end = seqAdd(seg.seq, len - 1);
     const right = seqAdd(this.rcvNxt, wnd);
-    return (seqGe(seg.seq, this.rcvNxt) && seqLt(seg.seq, right)) || (seqGe(end, this.rcvNxt) && seqLt(end, right));
+    return (
+      (seqGe(seg.seq, this.rcvNxt) && seqLt(seg.seq, right)) || (seqGe(end, this.rcvNxt) && seqLt(end, right))
+    );
   }
 
   /** Fifth check, the ACK field. Returns false when the segment must be dropped. */
@@ -690,7 +712,12 @@ export class Tcb {
   /** Seventh check: segment text (RFC 9293 3.10.7.4), with out-of-order reassembly. */
   private processText(seg: TcpSegment, now: number): void {
     if (seg.payload.length === 0) return;
-    if (this.stateValue !== 'established' && this.stateValue !== 'fin-wait-1' && this.stateValue !== 'fin-wait-2') return;
+    if (
+      this.stateValue !== 'established' &&
+      this.stateValue !== 'fin-wait-1' &&
+      this.stateValue !== 'fin-wait-2'
+    )
+      return;
     let seq = seg.seq;
     let data = seg.payload;
     const wnd = Math.max(0, seqDiff(this.rcvAdvRight, this.rcvNxt));
@@ -789,7 +816,9 @@ export class Tcb {
   }
 
   private isSynchronized(): boolean {
-    return this.stateValue !== 'syn-sent' && this.stateValue !== 'syn-received' && this.stateValue !== 'closed';
+    return (
+      this.stateValue !== 'syn-sent' && this.stateValue !== 'syn-received' && this.stateValue !== 'closed'
+    );
   }
 
   /** Sends what the windows, Nagle and SWS avoidance allow, then an ACK if one is due. */
@@ -802,7 +831,8 @@ export class Tcb {
       this.stateValue === 'closing' ||
       this.stateValue === 'last-ack';
     if (canSendData) {
-      if (this.sndMax === this.sndUna && now - this.lastSendAt > this.rtt.rto && this.lastSendAt > 0) this.cc.onIdle();
+      if (this.sndMax === this.sndUna && now - this.lastSendAt > this.rtt.rto && this.lastSendAt > 0)
+        this.cc.onIdle();
       for (let guard = 0; guard < 10_000; guard++) {
         const offset = seqDiff(this.sndNxt, this.sendQSeq);
         const unsent = this.sendQ.length - offset;
@@ -824,7 +854,10 @@ export class Tcb {
           const fin = lastOfQueue && this.finQueued && this.sendFinNow();
           const payload = this.sendQ.peek(offset, len);
           const seq = this.sndNxt;
-          this.emit({ seq, ack: this.rcvNxt, flags: ACK | (lastOfQueue ? PSH : 0) | (fin ? FIN : 0), payload }, now);
+          this.emit(
+            { seq, ack: this.rcvNxt, flags: ACK | (lastOfQueue ? PSH : 0) | (fin ? FIN : 0), payload },
+            now,
+          );
           sentAck = true;
           if (seqLt(seq, this.sndMax)) this.stats.retransmits++;
           else this.stats.bytesOut += len;
@@ -838,14 +871,24 @@ export class Tcb {
           continue;
         }
         if (this.finQueued && this.finSeq === undefined && this.sendFinNow()) {
-          this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: ACK | FIN, payload: new Uint8Array(0) }, now);
+          this.emit(
+            { seq: this.sndNxt, ack: this.rcvNxt, flags: ACK | FIN, payload: new Uint8Array(0) },
+            now,
+          );
           sentAck = true;
           this.sndNxt = seqAdd(this.sndNxt, 1);
           this.finSent();
           this.afterSend(now);
-        } else if (this.finSeq !== undefined && this.sndNxt === this.finSeq && seqLe(this.sndUna, this.finSeq)) {
+        } else if (
+          this.finSeq !== undefined &&
+          this.sndNxt === this.finSeq &&
+          seqLe(this.sndUna, this.finSeq)
+        ) {
           // Go-back-N after a timeout reached our FIN: send it again.
-          this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: ACK | FIN, payload: new Uint8Array(0) }, now);
+          this.emit(
+            { seq: this.sndNxt, ack: this.rcvNxt, flags: ACK | FIN, payload: new Uint8Array(0) },
+            now,
+          );
           sentAck = true;
           this.sndNxt = seqAdd(this.sndNxt, 1);
           this.afterSend(now);
@@ -853,7 +896,12 @@ export class Tcb {
         break;
       }
       // Zero window with data waiting and nothing in flight: probe it (RFC 9293 3.8.6.1).
-      if (this.sndWnd === 0 && this.unsent() > 0 && this.sndMax === this.sndUna && this.persistAt === undefined) {
+      if (
+        this.sndWnd === 0 &&
+        this.unsent() > 0 &&
+        this.sndMax === this.sndUna &&
+        this.persistAt === undefined
+      ) {
         this.persistAt = now + this.rtt.rto;
       }
     }
@@ -866,12 +914,17 @@ export class Tcb {
 
   /** A FIN may go out once the data before it has been sent (state allows). */
   private sendFinNow(): boolean {
-    return this.stateValue === 'established' || this.stateValue === 'close-wait' || this.stateValue === 'syn-received';
+    return (
+      this.stateValue === 'established' ||
+      this.stateValue === 'close-wait' ||
+      this.stateValue === 'syn-received'
+    );
   }
 
   private finSent(): void {
     this.finSeq = seqAdd(this.sndNxt, -1);
-    if (this.stateValue === 'established' || this.stateValue === 'syn-received') this.stateValue = 'fin-wait-1';
+    if (this.stateValue === 'established' || this.stateValue === 'syn-received')
+      this.stateValue = 'fin-wait-1';
     else if (this.stateValue === 'close-wait') this.stateValue = 'last-ack';
   }
 

@@ -69,7 +69,8 @@ describe.skipIf(uml.skip)('TcpSocket under Node libraries, against servers in th
           host: guest.peerAddress,
           port: 8080,
           path: `/bytes/${n}`,
-          createConnection: () => stack.connect({ host: guest.peerAddress, port: 8080 }) as unknown as import('node:net').Socket,
+          createConnection: () =>
+            stack.connect({ host: guest.peerAddress, port: 8080 }) as unknown as import('node:net').Socket,
         },
         resolve,
       );
@@ -103,12 +104,15 @@ describe.skipIf(uml.skip)('TcpSocket under Node libraries, against servers in th
   });
 
   it('MQTT.js publishes and subscribes through it to mosquitto', async () => {
-    const client = new MqttClient(() => stack.connect({ host: guest.peerAddress, port: 1883 }) as unknown as import('node:net').Socket, {
-      clientId: `cellstack-${process.pid}`,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-    });
+    const client = new MqttClient(
+      () => stack.connect({ host: guest.peerAddress, port: 1883 }) as unknown as import('node:net').Socket,
+      {
+        clientId: `cellstack-${process.pid}`,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
+      },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetStack } from '../../src/ip/stack.js';
 import { PppLink } from '../../src/ppp/link.js';
-import type { TcpSocket } from '../../src/tcp/socket.js';
+import { collect } from '../helpers/collect.js';
 import { peer } from './harness/peers.js';
 import { rigStream } from './harness/rig-stream.js';
 import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
@@ -15,22 +15,17 @@ import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
 const uml = peer('uml', umlProblem());
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-export function collect(socket: TcpSocket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    socket.on('data', (d: Buffer) => parts.push(d));
-    socket.once('end', () => resolve(Buffer.concat(parts)));
-    socket.once('error', reject);
-  });
-}
-
 describe.skipIf(uml.skip)('TCP against the Linux kernel (pppd in UML), clean line', () => {
   let guest: UmlPeer;
   let link: PppLink;
   let stack: NetStack;
 
   beforeAll(async () => {
-    guest = await startUmlPeer({ auth: 'none', services: ['echo', 'discard', 'source', 'sink', 'http'], lcpEchoInterval: 0 });
+    guest = await startUmlPeer({
+      auth: 'none',
+      services: ['echo', 'discard', 'source', 'sink', 'http'],
+      lcpEchoInterval: 0,
+    });
     link = new PppLink(guest.serial, { lcp: { echoIntervalMs: 0 } }).open();
     await link.waitUp(20_000);
     stack = new NetStack(link);
@@ -98,7 +93,9 @@ describe.skipIf(uml.skip)('TCP against the Linux kernel (pppd in UML), clean lin
       socket.on('end', () => socket.end(Buffer.concat([Buffer.from('got:'), ...parts])));
     });
     await new Promise<void>((r) => server.listen(5555, r));
-    const r = await guest.connectFromGuest(5555, guest.clientAddress, 'hello from the guest\n', { halfClose: true });
+    const r = await guest.connectFromGuest(5555, guest.clientAddress, 'hello from the guest\n', {
+      halfClose: true,
+    });
     expect(r.head.toString()).toBe('got:hello from the guest\n');
     expect(r.from).toMatch(/^10\.64\.0\.1:\d+$/);
     server.close();

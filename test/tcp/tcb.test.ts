@@ -31,7 +31,15 @@ function seg(p: Partial<TcpSegment> & { flags: number }): TcpSegment {
 const bytes = (n: number, fill = 0x61) => new Uint8Array(n).fill(fill);
 
 function config(extra: Partial<TcbConfig> = {}): TcbConfig {
-  return { localPort: LOCAL, remotePort: REMOTE, iss: ISS, mss: 1460, sack: true, windowScale: false, ...extra };
+  return {
+    localPort: LOCAL,
+    remotePort: REMOTE,
+    iss: ISS,
+    mss: 1460,
+    sack: true,
+    windowScale: false,
+    ...extra,
+  };
 }
 
 interface Out {
@@ -58,7 +66,15 @@ function outs(t: Tcb): Out[] {
 function established(extra: Partial<TcbConfig> = {}, peer: { window?: number; mss?: number } = {}): Tcb {
   const t = Tcb.connect(config(extra), 0);
   t.takeOutput();
-  t.input(seg({ flags: SYN | ACK, seq: IRS, window: peer.window ?? 65535, options: { mss: peer.mss ?? 1460, sackPermitted: true } }), 10);
+  t.input(
+    seg({
+      flags: SYN | ACK,
+      seq: IRS,
+      window: peer.window ?? 65535,
+      options: { mss: peer.mss ?? 1460, sackPermitted: true },
+    }),
+    10,
+  );
   t.takeOutput();
   t.takeEvents();
   return t;
@@ -72,8 +88,17 @@ describe('TCP core: opening', () => {
   it('sends SYN with MSS and SACK-permitted, completes on SYN-ACK with an ACK', () => {
     const t = Tcb.connect(config({ windowScale: true, recvBuffer: 256 * 1024 }), 0);
     const [syn] = outs(t);
-    expect(syn).toMatchObject({ flags: SYN, seq: ISS, len: 0, window: 65535, options: { mss: 1460, sackPermitted: true, windowScale: 3 } });
-    t.input(seg({ flags: SYN | ACK, seq: IRS, options: { mss: 1400, windowScale: 3, sackPermitted: true } }), 40);
+    expect(syn).toMatchObject({
+      flags: SYN,
+      seq: ISS,
+      len: 0,
+      window: 65535,
+      options: { mss: 1460, sackPermitted: true, windowScale: 3 },
+    });
+    t.input(
+      seg({ flags: SYN | ACK, seq: IRS, options: { mss: 1400, windowScale: 3, sackPermitted: true } }),
+      40,
+    );
     // Our window field is scaled now: 256 KiB >> 3.
     expect(outs(t)).toEqual([{ flags: ACK, seq: ISS + 1, ack: IRS + 1, len: 0, window: 32768, options: {} }]);
     expect(kinds(t.takeEvents())).toEqual(['established']);
@@ -113,7 +138,11 @@ describe('TCP core: opening', () => {
   });
 
   it('opens passively: SYN-ACK, then established on the ACK', () => {
-    const t = Tcb.accept(config({ localPort: 80, remotePort: 40000 }), seg({ flags: SYN, seq: IRS, ack: 0, options: { mss: 1200 } }), 0);
+    const t = Tcb.accept(
+      config({ localPort: 80, remotePort: 40000 }),
+      seg({ flags: SYN, seq: IRS, ack: 0, options: { mss: 1200 } }),
+      0,
+    );
     expect(outs(t)).toMatchObject([{ flags: SYN | ACK, seq: ISS, ack: IRS + 1, options: { mss: 1460 } }]);
     expect(t.effectiveMss).toBe(1200);
     t.input(seg({ flags: ACK }), 20);
@@ -260,7 +289,16 @@ describe('TCP core: receiving', () => {
   it('keeps out-of-order data, ACKs at once with SACK blocks, and ACKs everything when the hole fills', () => {
     const t = established();
     t.input(seg({ flags: ACK, seq: IRS + 1 + 1000, payload: bytes(500, 2) }), 100);
-    expect(outs(t)).toEqual([{ flags: ACK, seq: ISS + 1, ack: IRS + 1, len: 0, window: 65535, options: { sack: [[IRS + 1001, IRS + 1501]] } }]);
+    expect(outs(t)).toEqual([
+      {
+        flags: ACK,
+        seq: ISS + 1,
+        ack: IRS + 1,
+        len: 0,
+        window: 65535,
+        options: { sack: [[IRS + 1001, IRS + 1501]] },
+      },
+    ]);
     t.input(seg({ flags: ACK, seq: IRS + 1, payload: bytes(1000, 1) }), 110);
     expect(outs(t)).toMatchObject([{ flags: ACK, ack: IRS + 1501, options: {} }]);
     const data = Buffer.concat(t.read(5000, 120));
@@ -403,7 +441,13 @@ describe('TCP core under random segments', () => {
           for (const s of segs) {
             now += s.dt;
             t.input(
-              seg({ flags: s.flags, seq: seqAdd(IRS + 1, s.seqOff), ack: seqAdd(ISS + 1, s.ackOff), window: s.window, payload: bytes(s.len) }),
+              seg({
+                flags: s.flags,
+                seq: seqAdd(IRS + 1, s.seqOff),
+                ack: seqAdd(ISS + 1, s.ackOff),
+                window: s.window,
+                payload: bytes(s.len),
+              }),
               now,
             );
             t.tick(now);

@@ -19,7 +19,11 @@ Options:
 ${LINK_HELP}`;
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, ...LINK_OPTIONS, timeout: { type: 'string', short: 'w' } });
+  const { values, positionals } = parse(argv, {
+    ...COMMON_OPTIONS,
+    ...LINK_OPTIONS,
+    timeout: { type: 'string', short: 'w' },
+  });
   if (values['help']) {
     io.stdout.write(`${help}\n`);
     return 0;
@@ -29,7 +33,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`not a port: ${portText}`);
   const connectTimeout = typeof values['timeout'] === 'string' ? Number(values['timeout']) : 30_000;
-  if (!Number.isFinite(connectTimeout) || connectTimeout <= 0) throw new UsageError('--timeout: not a duration');
+  if (!Number.isFinite(connectTimeout) || connectTimeout <= 0)
+    throw new UsageError('--timeout: not a duration');
   const session = await openSessionFromArgs(linkArgs(values, io.env), (phase, detail) => {
     io.stderr.write(`${phase}${detail ? `: ${detail}` : ''}\n`);
   });
@@ -37,7 +42,13 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   try {
     const socket = stack.connect({ host, port });
     const outcome = await new Promise<Error | undefined>((resolve) => {
-      const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no connection within ${connectTimeout} ms`), { code: 'ETIMEDOUT' })), connectTimeout);
+      const timer = setTimeout(
+        () =>
+          socket.destroy(
+            Object.assign(new Error(`no connection within ${connectTimeout} ms`), { code: 'ETIMEDOUT' }),
+          ),
+        connectTimeout,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         io.stdin.pipe(socket);
