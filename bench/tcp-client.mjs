@@ -12,7 +12,7 @@ const bytes = Number(bytesText);
 const line = new Socket({ fd: 3, readable: true, writable: true });
 const link = new PppLink(line, { lcp: { echoIntervalMs: 0 } }).open();
 await link.waitUp(60_000);
-const stack = new NetStack(link, { tcp: { recvBuffer: 64 * 1024, sendBuffer: 64 * 1024 } });
+const stack = new NetStack(link);
 await stack.ping('10.64.0.1', { timeoutMs: 5000 }).catch(() => undefined);
 
 function collect(s) {

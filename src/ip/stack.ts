@@ -117,10 +117,12 @@ export class NetStack extends EventEmitter {
       setRef: (socket, ref) => {
         if (ref) this.unrefed.delete(socket);
         else this.unrefed.add(socket);
+        this.updateRef();
       },
       release: (socket) => {
         this.sockets.delete(socket.conn.id);
         this.unrefed.delete(socket);
+        this.updateRef();
       },
     };
     link.on('ip', this.onIp);
@@ -261,6 +263,12 @@ export class NetStack extends EventEmitter {
     const a = this.core.nextDeadline();
     const b = this.tcp.nextDeadline();
     this.timer.arm(a === undefined ? b : b === undefined ? a : Math.min(a, b));
+  }
+
+  /** The stack's timer keeps the process alive unless every socket was `unref`'d (net semantics). */
+  private updateRef(): void {
+    const all = this.sockets.size > 0 && this.unrefed.size === this.sockets.size && this.waiting.size === 0;
+    this.timer.setRef(!all);
   }
 
   private accept(conn: Connection): void {

@@ -12,8 +12,17 @@ export class DeadlineTimer {
     private readonly clock: Clock,
     private readonly onDue: () => void,
     /** Let the process exit while the timer is pending. */
-    private readonly unref = false,
+    private unref = false,
   ) {}
+
+  /** Whether a pending timer keeps the process alive (like `Timeout.ref`/`unref`). */
+  setRef(ref: boolean): void {
+    this.unref = !ref;
+    if (this.handle) {
+      if (ref) (this.handle as { ref?: () => void }).ref?.();
+      else this.handle.unref?.();
+    }
+  }
 
   /** Wakes at `at` (ms on the clock's scale); `undefined` disarms. */
   arm(at: number | undefined): void {

@@ -12,7 +12,7 @@ export interface CliResult {
 /** Runs the built `cellstack` CLI with a time limit; resolves with its exit code and output. */
 export function runCli(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; binary?: boolean } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -22,7 +22,7 @@ export function runCli(
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
+      stdout += d.toString(options.binary ? 'latin1' : 'utf8');
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -36,6 +36,6 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    child.stdin.end(Buffer.from(options.input ?? '', options.binary ? 'latin1' : 'utf8'));
   });
 }

@@ -160,3 +160,65 @@ describe('NetStack sockets back to back', () => {
     expect(s.segmentsOut).toBeGreaterThan(180);
   });
 });
+
+describe('NetStack errors', () => {
+  it('turns an ICMP host unreachable during the handshake into EHOSTUNREACH', async () => {
+    const { clock, a, la } = pair();
+    const { emitIcmp, IcmpType } = await import('../../src/ip/icmp.js');
+    const { emitIpv4Packet, IpProtocol } = await import('../../src/ip/ipv4.js');
+    const { parseIpv4 } = await import('../../src/util/ipv4.js');
+    let syn: Uint8Array | undefined;
+    la.filter = (p) => {
+      syn ??= p;
+      return false; // the SYN goes nowhere
+    };
+    const s = a.connect({ host: '10.0.0.9', port: 80 });
+    let err: (Error & { code?: string }) | undefined;
+    s.on('error', (e) => {
+      err = e;
+    });
+    await clock.advance(10);
+    expect(syn).toBeDefined();
+    // A router answers: RFC 792 Destination Unreachable, code 1 (host), with the SYN's header and 8 octets.
+    const icmp = emitIcmp({
+      type: IcmpType.DestinationUnreachable,
+      code: 1,
+      rest: 0,
+      body: syn!.subarray(0, 28),
+    });
+    la.emit(
+      'ip',
+      emitIpv4Packet({
+        source: parseIpv4('10.0.0.254'),
+        destination: parseIpv4('10.0.0.1'),
+        protocol: IpProtocol.ICMP,
+        identification: 1,
+        payload: icmp,
+      }),
+    );
+    await clock.advance(10);
+    expect(err?.code).toBe('EHOSTUNREACH');
+  });
+
+  it('reports ECONNRESET when the peer aborts, and refuses later writes as net.Socket does', async () => {
+    const { clock, a, b } = pair();
+    let serverSide: TcpSocket | undefined;
+    b.createServer((s) => {
+      serverSide = s;
+    }).listen(7010);
+    const client = a.connect({ host: '10.0.0.2', port: 7010 });
+    await until(clock, () => serverSide !== undefined);
+    const errors: string[] = [];
+    client.on('error', (e: Error & { code?: string }) => errors.push(e.code ?? ''));
+    serverSide!.on('error', () => undefined);
+    serverSide!.destroy(new Error('boom')); // RST
+    await clock.advance(50);
+    expect(errors).toEqual(['ECONNRESET']);
+    let writeErr: (Error & { code?: string }) | undefined;
+    client.write('late', (e) => {
+      writeErr = e ?? undefined;
+    });
+    await clock.advance(50);
+    expect(writeErr?.code).toBe('ERR_STREAM_DESTROYED');
+  });
+});

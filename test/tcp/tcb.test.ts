@@ -271,6 +271,43 @@ describe('TCP core: sending', () => {
   });
 });
 
+describe('TCP core: SACK loss recovery', () => {
+  it('resends only the holes the peer reports, and skips SACKed data after a timeout', () => {
+    const t = established({ sendBuffer: 100_000 });
+    const una = ISS + 1;
+    t.write(bytes(10 * 1460), 20);
+    expect(outs(t)).toHaveLength(10);
+    // Segments 1 and 4 are lost (offsets 0 and 3); the peer SACKs 2-3 and 5-10.
+    const sack = (blocks: [number, number][]) => seg({ flags: ACK, ack: una, options: { sack: blocks } });
+    const seg1 = una;
+    const seg4 = una + 3 * 1460;
+    t.input(sack([[una + 1460, una + 3 * 1460]]), 100);
+    t.input(
+      sack([
+        [una + 1460, una + 3 * 1460],
+        [seg4 + 1460, seg4 + 2 * 1460],
+      ]),
+      101,
+    );
+    t.input(
+      sack([
+        [una + 1460, una + 3 * 1460],
+        [seg4 + 1460, una + 10 * 1460],
+      ]),
+      102,
+    );
+    const resent = outs(t).filter((o) => o.len > 0);
+    // Both holes go out at once: the scoreboard knows them.
+    expect(resent.map((o) => o.seq)).toEqual([seg1, seg4]);
+    // A timeout now goes back to snd.una but skips what the peer holds.
+    t.tick(t.nextDeadline()!);
+    const again = outs(t).filter((o) => o.len > 0);
+    expect(again.map((o) => o.seq)).toEqual([seg1]);
+    t.input(seg({ flags: ACK, ack: una + 10 * 1460 }), 5000);
+    expect(t.unacknowledged).toBe(0);
+  });
+});
+
 describe('TCP core: receiving', () => {
   it('delivers data in order, ACKs every second segment, delays a lone one at most 200 ms', () => {
     const t = established({ delayedAckMs: 150 });
