@@ -17,8 +17,8 @@ export interface IpLink {
   readonly info: { localAddress: string; peerAddress: string; dns: string[]; mtu: number } | undefined;
   sendIp(packet: Uint8Array): boolean;
   on(event: 'ip', listener: (packet: Uint8Array) => void): unknown;
-  off(event: 'ip', listener: (packet: Uint8Array) => void): unknown;
   on(event: 'dead', listener: () => void): unknown;
+  off(event: 'ip', listener: (packet: Uint8Array) => void): unknown;
   off(event: 'dead', listener: () => void): unknown;
 }
 

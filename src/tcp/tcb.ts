@@ -169,7 +169,6 @@ export class Tcb {
   private timeWaitAt: number | undefined;
   private firstUnackedAt: number | undefined;
   private lastSendAt = 0;
-  private lastRecvAt = 0;
 
   // RTT timing of one segment at a time (Karn: never a retransmitted one).
   private timedSeq: number | undefined;
@@ -208,7 +207,6 @@ export class Tcb {
   private constructor(
     private readonly config: TcbConfig,
     state: TcpState,
-    now: number,
   ) {
     this.stateValue = state;
     this.iss = config.iss >>> 0;
@@ -228,7 +226,6 @@ export class Tcb {
       smss: config.mss,
       initialWindowSegments: config.initialWindow ?? 10,
     });
-    this.lastRecvAt = now;
     if (config.windowScale ?? true) {
       // RFC 7323 2.2: the smallest shift that lets the buffer be advertised.
       while (this.rcvWscale < 14 && this.recvBuffer >> this.rcvWscale > 0xffff) this.rcvWscale++;
@@ -237,14 +234,14 @@ export class Tcb {
 
   /** Active open (RFC 9293 3.10.1): sends SYN. */
   static connect(config: TcbConfig, now: number): Tcb {
-    const t = new Tcb(config, 'syn-sent', now);
+    const t = new Tcb(config, 'syn-sent');
     t.sendSyn(now, false);
     return t;
   }
 
   /** Passive open: a listener got this SYN (RFC 9293 3.10.7.2); answers SYN-ACK. */
   static accept(config: TcbConfig, syn: TcpSegment, now: number): Tcb {
-    const t = new Tcb(config, 'syn-received', now);
+    const t = new Tcb(config, 'syn-received');
     t.irs = syn.seq;
     t.rcvNxt = seqAdd(syn.seq, 1);
     t.takeSynOptions(syn);
@@ -469,7 +466,6 @@ export class Tcb {
 
   input(seg: TcpSegment, now: number): void {
     this.stats.segmentsIn++;
-    this.lastRecvAt = now;
     if (this.stateValue === 'closed') return;
     if (this.stateValue === 'syn-sent') {
       this.inputSynSent(seg, now);
@@ -908,20 +904,26 @@ export class Tcb {
           continue;
         }
         const offset = seqDiff(this.sndNxt, this.sendQSeq);
-        let unsent = this.sendQ.length - offset;
+        const unsent = this.sendQ.length - offset;
+        // Going back after a timeout, a segment stops where the next SACKed range starts.
+        let sendable = unsent;
         if (this.sackOk && seqLt(this.sndNxt, this.sndMax)) {
           const next = this.scoreboard.nextStart(this.sndNxt);
           if (next !== undefined && seqLt(next, this.sndMax))
-            unsent = Math.min(unsent, seqDiff(next, this.sndNxt));
+            sendable = Math.min(sendable, seqDiff(next, this.sndNxt));
         }
+        // cwnd limits what is in the network (the pipe); the peer's window limits sequence
+        // space: nothing past snd.una + snd.wnd (RFC 9293 3.8.6.1), SACKed or not.
         const inFlight = this.pipe();
         const cwnd = this.inRecovery && this.sackRecovery ? this.cc.ssthresh : this.cc.cwnd;
-        const window = Math.min(this.sndWnd, cwnd + (this.inRecovery ? 0 : this.limitedTransmit));
-        const usable = window - inFlight;
+        const congestionRoom = cwnd + (this.inRecovery ? 0 : this.limitedTransmit) - inFlight;
+        const windowRoom = this.sndWnd - seqDiff(this.sndNxt, this.sndUna);
+        const usable = Math.min(congestionRoom, windowRoom);
         const mss = this.effectiveMss;
         if (unsent > 0) {
           if (usable <= 0) break;
-          const len = Math.min(unsent, mss, usable);
+          const len = Math.min(sendable, mss, usable);
+          // The end of everything written: PSH, and the FIN may ride along.
           const lastOfQueue = len === unsent;
           if (len < mss) {
             // Nagle (RFC 9293 3.7.4): hold a small segment while data is unacknowledged.

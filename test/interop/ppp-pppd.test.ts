@@ -55,12 +55,15 @@ describe.skipIf(uml.skip)('PPP against pppd in user-mode Linux', () => {
       mtu: 1500,
     });
     const stack = new NetStack(l);
-    // pppd brings ppp0 up a few ms after its last ConfAck: the very first packet may be lost.
+    // pppd brings ppp0 up a few ms after its last ConfAck: the first packets may be lost.
+    let first: unknown;
+    for (let i = 0; i < 10 && !first; i++)
+      first = await stack.ping('10.64.0.1', { timeoutMs: 1000 }).catch(() => undefined);
+    expect(first).toBeDefined();
     const results = await Promise.allSettled(
-      [0, 1, 2, 3].map((i) => delay(i * 200).then(() => stack.ping('10.64.0.1', { timeoutMs: 3000 }))),
+      [0, 1, 2].map((i) => delay(i * 100).then(() => stack.ping('10.64.0.1', { timeoutMs: 3000 }))),
     );
-    const replies = results.filter((r) => r.status === 'fulfilled');
-    expect(replies.length).toBeGreaterThanOrEqual(3);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
     stack.close();
     const log = p.pppdLog();
     // One LCP round; IPCP: the first request (0.0.0.0 and DNS) is Nak'd, the second Acked.

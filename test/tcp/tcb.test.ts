@@ -308,6 +308,49 @@ describe('TCP core: SACK loss recovery', () => {
   });
 });
 
+describe('TCP core: SACK and FIN', () => {
+  it('never sends the FIN before the end of the data while skipping SACKed ranges', () => {
+    // More data than the peer's window: the FIN is still queued when the losses show.
+    const t = established({ sendBuffer: 100_000 }, { window: 6 * 1460 });
+    const una = ISS + 1;
+    const end = una + 8 * 1460;
+    t.write(bytes(8 * 1460), 20);
+    t.shutdown(21);
+    const first = outs(t);
+    expect(first).toHaveLength(6);
+    expect(first.some((o) => o.flags & FIN)).toBe(false);
+    // The peer holds segments 3-4; 1, 2, 5, 6 and the FIN were lost.
+    const held: [number, number][] = [[una + 2 * 1460, una + 4 * 1460]];
+    t.input(seg({ flags: ACK, ack: una, window: 6 * 1460, options: { sack: held } }), 100);
+    const sent: Out[] = [];
+    let ack = una;
+    for (let i = 0; i < 12 && ack !== end + 1; i++) {
+      t.tick(t.nextDeadline()!);
+      const o = outs(t);
+      sent.push(...o);
+      // The peer takes each resent segment in order and ACKs it, still reporting 3-4.
+      for (const x of o) {
+        if (x.seq === ack && x.len > 0) ack = x.seq + x.len;
+        if (ack === una + 2 * 1460) ack = una + 4 * 1460;
+        if (x.flags & FIN && x.seq + x.len === end) ack = end + 1;
+      }
+      t.input(
+        seg({ flags: ACK, ack, window: 6 * 1460, options: ack < una + 2 * 1460 ? { sack: held } : {} }),
+        200 + i,
+      );
+      for (const x of outs(t)) {
+        sent.push(x);
+        if (x.seq === ack && x.len > 0) ack = x.seq + x.len;
+        if (ack === una + 2 * 1460) ack = una + 4 * 1460;
+        if (x.flags & FIN && x.seq + x.len === end) ack = end + 1;
+      }
+    }
+    for (const x of sent) if (x.flags & FIN) expect(x.seq + x.len).toBe(end);
+    // Segments 3-4 were never sent again.
+    expect(sent.filter((x) => x.len > 0 && x.seq >= una + 2 * 1460 && x.seq < una + 4 * 1460)).toEqual([]);
+  });
+});
+
 describe('TCP core: receiving', () => {
   it('delivers data in order, ACKs every second segment, delays a lone one at most 200 ms', () => {
     const t = established({ delayedAckMs: 150 });
