@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type KernelGoodput, measureBootMs, measureKernelGoodput } from '../test/interop/harness/k2k.js';
 import { peer } from '../test/interop/harness/peers.js';
 import { umlProblem } from '../test/interop/harness/uml.js';
+import { LINE_CASES } from './line-cases.js';
 
 /**
  * The kernel-to-kernel anchor: Linux TCP over pppd <-> pppd on a paced serial line (two UML
@@ -11,20 +12,7 @@ import { umlProblem } from '../test/interop/harness/uml.js';
  *
  * CELLSTACK_ANCHOR_ONLY=<text> runs only the rows whose label contains <text>.
  */
-const CASES: Array<{ label: string; baud: number; bytes: number; dir: 'up' | 'down'; netem?: string }> = [
-  { label: '115200 up 512K', baud: 115_200, bytes: 512 << 10, dir: 'up' },
-  { label: '115200 down 512K', baud: 115_200, bytes: 512 << 10, dir: 'down' },
-  { label: '921600 up 512K', baud: 921_600, bytes: 512 << 10, dir: 'up' },
-  { label: '921600 down 512K', baud: 921_600, bytes: 512 << 10, dir: 'down' },
-  { label: '115200 up 256K delay 300ms', baud: 115_200, bytes: 256 << 10, dir: 'up', netem: 'delay 300ms' },
-  {
-    label: '115200 up 256K delay 300ms loss 2%',
-    baud: 115_200,
-    bytes: 256 << 10,
-    dir: 'up',
-    netem: 'delay 300ms loss 2%',
-  },
-];
+const CASES = LINE_CASES;
 
 const only = process.env['CELLSTACK_ANCHOR_ONLY'];
 const uml = peer('uml', umlProblem());

@@ -51,6 +51,8 @@ console.log(
     secs,
     goodputBytesPerSec: bytes / secs,
     cpuSecs: (cpu.user + cpu.system) / 1e6,
+    userSecs: cpu.user / 1e6,
+    systemSecs: cpu.system / 1e6,
     segmentsOut: tcp.segmentsOut,
     retransmits: retrans,
   }),

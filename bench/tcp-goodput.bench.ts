@@ -7,6 +7,7 @@ import { LineBridge } from '../test/interop/harness/line.js';
 import { peer } from '../test/interop/harness/peers.js';
 import { rigStreamSha256 } from '../test/interop/harness/rig-stream.js';
 import { startUmlPeer, umlProblem } from '../test/interop/harness/uml.js';
+import { LINE_CASES } from './line-cases.js';
 
 /**
  * cellstack's TCP over PPP next to the kernel-to-kernel anchor, on the same paced line, in
@@ -15,33 +16,15 @@ import { startUmlPeer, umlProblem } from '../test/interop/harness/uml.js';
  * Targets: >= 0.98x the kernel on clean lines, >= 0.8x under loss, CPU <= 5 % at 921600.
  * Run with `npm run bench:anchor` (needs the UML peer). CELLSTACK_ANCHOR_ONLY=<text> filters.
  */
-const CASES: Array<{ label: string; baud: number; bytes: number; dir: 'up' | 'down'; netem?: string }> = [
-  { label: '115200 up 512K', baud: 115_200, bytes: 512 << 10, dir: 'up' },
-  { label: '115200 down 512K', baud: 115_200, bytes: 512 << 10, dir: 'down' },
-  { label: '921600 up 512K', baud: 921_600, bytes: 512 << 10, dir: 'up' },
-  { label: '921600 down 512K', baud: 921_600, bytes: 512 << 10, dir: 'down' },
-  { label: '115200 up 256K delay 300ms', baud: 115_200, bytes: 256 << 10, dir: 'up', netem: 'delay 300ms' },
-  {
-    label: '115200 up 256K delay 300ms loss 2%',
-    baud: 115_200,
-    bytes: 256 << 10,
-    dir: 'up',
-    netem: 'delay 300ms loss 2%',
-  },
-  {
-    label: '115200 down 256K delay 300ms loss 2%',
-    baud: 115_200,
-    bytes: 256 << 10,
-    dir: 'down',
-    netem: 'delay 300ms loss 2%',
-  },
-];
+const CASES = LINE_CASES;
 
 interface Ours {
   ok: boolean;
   secs: number;
   goodputBytesPerSec: number;
   cpuSecs: number;
+  userSecs: number;
+  systemSecs: number;
   segmentsOut: number;
   retransmits: number;
 }
@@ -60,7 +43,16 @@ async function measureOurs(c: (typeof CASES)[number]): Promise<Ours> {
     serialSendBuffer: 4096,
     ...(c.netem ? { netem: c.netem } : {}),
   });
-  const child = spawn(process.execPath, [client, c.dir, String(c.bytes), rigStreamSha256(c.bytes)], {
+  // CELLSTACK_CLIENT_PROF=DIR writes a V8 CPU profile of the client (node --cpu-prof) there.
+  const prof = process.env['CELLSTACK_CLIENT_PROF'];
+  const args = [
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    client,
+    c.dir,
+    String(c.bytes),
+    rigStreamSha256(c.bytes),
+  ];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
   });
   const line = new LineBridge({ guest: guest.serial, client: child.stdio[3] as Socket, baud: c.baud });
@@ -87,7 +79,7 @@ async function measureOurs(c: (typeof CASES)[number]): Promise<Ours> {
 describe.skipIf(uml.skip)('cellstack TCP over PPP vs the kernel-to-kernel anchor', () => {
   it('goodput and CPU table', async () => {
     const rows: string[] = [
-      `${'case'.padEnd(38)} ${'kernel kB/s'.padStart(11)} ${'%line'.padStart(6)} ${'ours kB/s'.padStart(9)} ${'%line'.padStart(6)} ${'ratio'.padStart(6)} ${'our cpu'.padStart(8)} ${'rtx'.padStart(4)} check`,
+      `${'case'.padEnd(38)} ${'kernel kB/s'.padStart(11)} ${'%line'.padStart(6)} ${'ours kB/s'.padStart(9)} ${'%line'.padStart(6)} ${'ratio'.padStart(6)} ${'our cpu'.padStart(8)} ${'user/sys'.padStart(11)} ${'rtx'.padStart(4)} check`,
     ];
     for (const c of CASES) {
       if (only && !c.label.includes(only)) continue;
@@ -109,6 +101,9 @@ describe.skipIf(uml.skip)('cellstack TCP over PPP vs the kernel-to-kernel anchor
           ((100 * o.goodputBytesPerSec) / line).toFixed(1).padStart(6),
           (o.goodputBytesPerSec / k.goodputBytesPerSec).toFixed(3).padStart(6),
           `${(100 * cpuShare).toFixed(1)}%`.padStart(8),
+          `${((100 * o.userSecs) / o.secs).toFixed(1)}/${((100 * o.systemSecs) / o.secs).toFixed(1)}%`.padStart(
+            11,
+          ),
           String(o.retransmits).padStart(4),
           o.ok && k.ok ? 'ok' : 'BAD',
         ].join(' '),
@@ -117,7 +112,7 @@ describe.skipIf(uml.skip)('cellstack TCP over PPP vs the kernel-to-kernel anchor
       expect(o.goodputBytesPerSec).toBeGreaterThan(0);
     }
     console.log(
-      `\ncellstack vs kernel (same paced line, same run; our cpu = the client process / transfer time)\n${rows.join('\n')}`,
+      `\ncellstack vs kernel (same paced line, same run; our cpu = the client process / transfer time, split into user (JavaScript) and system (read/write syscalls))\n${rows.join('\n')}`,
     );
   }, 3_600_000);
 });

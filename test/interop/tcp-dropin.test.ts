@@ -5,11 +5,11 @@ import tls from 'node:tls';
 import { MqttClient } from 'mqtt';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetStack } from '../../src/ip/stack.js';
-import { PppLink } from '../../src/ppp/link.js';
+import type { NetStack } from '../../src/ip/stack.js';
+import { type LinkedGuest, startLinkedGuest } from './harness/linked-guest.js';
 import { peer } from './harness/peers.js';
 import { rigStream } from './harness/rig-stream.js';
-import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
+import { type UmlPeer, umlProblem } from './harness/uml.js';
 
 /**
  * TcpSocket as a drop-in for net.Socket: Node's own TLS, HTTP client, undici and MQTT.js run
@@ -20,21 +20,16 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe.skipIf(uml.skip)('TcpSocket under Node libraries, against servers in the guest', () => {
   let guest: UmlPeer;
-  let link: PppLink;
   let stack: NetStack;
+  let linked: LinkedGuest | undefined;
 
   beforeAll(async () => {
-    guest = await startUmlPeer({ auth: 'none', services: ['tls', 'http', 'mqtt'], lcpEchoInterval: 0 });
-    link = new PppLink(guest.serial, { lcp: { echoIntervalMs: 0 } }).open();
-    await link.waitUp(20_000);
-    stack = new NetStack(link);
-    await stack.ping(guest.peerAddress).catch(() => undefined);
+    linked = await startLinkedGuest(['tls', 'http', 'mqtt']);
+    ({ guest, stack } = linked);
   });
 
   afterAll(async () => {
-    stack?.close();
-    await link?.close().catch(() => undefined);
-    await guest?.stop();
+    await linked?.stop();
   });
 
   it('node:tls connects over it to openssl s_server and verifies the certificate', async () => {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetStack } from '../../src/ip/stack.js';
-import { PppLink } from '../../src/ppp/link.js';
+import type { NetStack } from '../../src/ip/stack.js';
 import { collect } from '../helpers/collect.js';
+import { type LinkedGuest, startLinkedGuest } from './harness/linked-guest.js';
 import { peer } from './harness/peers.js';
 import { rigStream } from './harness/rig-stream.js';
-import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
+import { type UmlPeer, umlProblem } from './harness/uml.js';
 
 /**
  * Our TCP against the Linux kernel's, inside user-mode Linux behind pppd, on a clean line:
@@ -17,26 +17,16 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe.skipIf(uml.skip)('TCP against the Linux kernel (pppd in UML), clean line', () => {
   let guest: UmlPeer;
-  let link: PppLink;
   let stack: NetStack;
+  let linked: LinkedGuest | undefined;
 
   beforeAll(async () => {
-    guest = await startUmlPeer({
-      auth: 'none',
-      services: ['echo', 'discard', 'source', 'sink', 'http'],
-      lcpEchoInterval: 0,
-    });
-    link = new PppLink(guest.serial, { lcp: { echoIntervalMs: 0 } }).open();
-    await link.waitUp(20_000);
-    stack = new NetStack(link);
-    // The first packet after IPCP may be lost while pppd brings ppp0 up: warm the path.
-    await stack.ping(guest.peerAddress).catch(() => undefined);
+    linked = await startLinkedGuest(['echo', 'discard', 'source', 'sink', 'http']);
+    ({ guest, stack } = linked);
   });
 
   afterAll(async () => {
-    stack?.close();
-    await link?.close().catch(() => undefined);
-    await guest?.stop();
+    await linked?.stop();
   });
 
   it('downloads 1 MiB from the source service intact', async () => {

@@ -1,0 +1,30 @@
+import { NetStack } from '../../../src/ip/stack.js';
+import { PppLink } from '../../../src/ppp/link.js';
+import { startUmlPeer, type UmlPeer, type UmlService } from './uml.js';
+
+/** A UML peer with `services`, our PPP link to it up, a NetStack on top, the path warmed. */
+export interface LinkedGuest {
+  guest: UmlPeer;
+  link: PppLink;
+  stack: NetStack;
+  stop(): Promise<void>;
+}
+
+export async function startLinkedGuest(services: UmlService[]): Promise<LinkedGuest> {
+  const guest = await startUmlPeer({ auth: 'none', services, lcpEchoInterval: 0 });
+  const link = new PppLink(guest.serial, { lcp: { echoIntervalMs: 0 } }).open();
+  await link.waitUp(20_000);
+  const stack = new NetStack(link);
+  // The first packet after IPCP may be lost while pppd brings ppp0 up: warm the path.
+  await stack.ping(guest.peerAddress).catch(() => undefined);
+  return {
+    guest,
+    link,
+    stack,
+    stop: async () => {
+      stack.close();
+      await link.close().catch(() => undefined);
+      await guest.stop();
+    },
+  };
+}
