@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MalformedPacket } from '../util/errors.js';
-import { emitCpPacket, parseCpPacket } from './packet.js';
+import { emitCpPacket, tryParseCpPacket } from './packet.js';
 import type { AuthOutcome } from './pap.js';
 
 /**
@@ -61,11 +60,8 @@ export class ChapClient {
   }
 
   input(bytes: Uint8Array, now: number): void {
-    let p: ReturnType<typeof parseCpPacket>;
-    try {
-      p = parseCpPacket(bytes);
-    } catch (err) {
-      if (!(err instanceof MalformedPacket)) throw err;
+    const p = tryParseCpPacket(bytes);
+    if (!p) {
       this.counters.malformed++;
       return;
     }

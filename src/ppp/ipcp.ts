@@ -7,7 +7,7 @@ import {
   type FsmFinish,
   fsmLimits,
 } from './fsm.js';
-import { bytesU32, Code, type CpOption, emitOptions, parseOptions, sameBytes, u32 } from './packet.js';
+import { bytesU32, Code, type CpOption, emitOptions, sameBytes, tryParseOptions, u32 } from './packet.js';
 
 /**
  * The IP Control Protocol (RFC 1332) with the DNS extensions of RFC 1877: our address and
@@ -127,12 +127,8 @@ export class Ipcp implements FsmCallbacks {
   }
 
   nakReceived(data: Uint8Array): boolean {
-    let opts: CpOption[];
-    try {
-      opts = parseOptions(data);
-    } catch {
-      return false;
-    }
+    const opts = tryParseOptions(data);
+    if (!opts) return false;
     for (const o of opts) {
       if (o.data.length !== 4) continue;
       const v = u32(o.data);
@@ -146,12 +142,8 @@ export class Ipcp implements FsmCallbacks {
   }
 
   rejectReceived(data: Uint8Array): boolean {
-    let opts: CpOption[];
-    try {
-      opts = parseOptions(data);
-    } catch {
-      return false;
-    }
+    const opts = tryParseOptions(data);
+    if (!opts) return false;
     for (const o of opts) {
       // RFC 1877 section 1: a peer without DNS to give Rejects the options; we carry on without.
       if (o.type === IpcpOpt.PrimaryDns) this.wants.dns1 = false;
@@ -163,12 +155,8 @@ export class Ipcp implements FsmCallbacks {
   }
 
   checkRequest(data: Uint8Array, rejectInstead: boolean): ConfigVerdict {
-    let opts: CpOption[];
-    try {
-      opts = parseOptions(data);
-    } catch {
-      return { code: Code.ConfRej, data };
-    }
+    const opts = tryParseOptions(data);
+    if (!opts) return { code: Code.ConfRej, data };
     const rej: CpOption[] = [];
     const nak: CpOption[] = [];
     let peer = this.peerAddress;

@@ -15,6 +15,7 @@ import {
   emitOptions,
   parseOptions,
   sameBytes,
+  tryParseOptions,
   u16,
   u32,
 } from './packet.js';
@@ -266,12 +267,8 @@ export class Lcp implements FsmCallbacks {
   }
 
   nakReceived(data: Uint8Array): boolean {
-    let opts: CpOption[];
-    try {
-      opts = parseOptions(data);
-    } catch {
-      return false;
-    }
+    const opts = tryParseOptions(data);
+    if (!opts) return false;
     const w = this.wants;
     for (const o of opts) {
       switch (o.type) {
@@ -310,12 +307,8 @@ export class Lcp implements FsmCallbacks {
   }
 
   rejectReceived(data: Uint8Array): boolean {
-    let opts: CpOption[];
-    try {
-      opts = parseOptions(data);
-    } catch {
-      return false;
-    }
+    const opts = tryParseOptions(data);
+    if (!opts) return false;
     const sentTypes = new Set(parseOptions(this.sent).map((o) => o.type));
     if (opts.some((o) => !sentTypes.has(o.type))) return false; // RFC 1661 5.4: must be ours
     for (const o of opts) {
@@ -329,13 +322,9 @@ export class Lcp implements FsmCallbacks {
   }
 
   checkRequest(data: Uint8Array, rejectInstead: boolean, now: number): ConfigVerdict {
-    let opts: CpOption[];
-    try {
-      opts = parseOptions(data);
-    } catch {
-      // An option list that does not parse: reject it whole (RFC 1661 5.4 asks for the bad options).
-      return { code: Code.ConfRej, data };
-    }
+    const opts = tryParseOptions(data);
+    // An option list that does not parse: reject it whole (RFC 1661 5.4 asks for the bad options).
+    if (!opts) return { code: Code.ConfRej, data };
     const rej: CpOption[] = [];
     const nak: CpOption[] = [];
     const next: PeerSide = { ...PEER_DEFAULTS };

@@ -66,6 +66,26 @@ export function parseOptions(data: Uint8Array): CpOption[] {
   return out;
 }
 
+/** `parseOptions`, or `undefined` when the list is malformed (the caller rejects or drops it). */
+export function tryParseOptions(data: Uint8Array): CpOption[] | undefined {
+  try {
+    return parseOptions(data);
+  } catch (err) {
+    if (err instanceof MalformedPacket) return undefined;
+    throw err;
+  }
+}
+
+/** `parseCpPacket`, or `undefined` for a malformed packet (the caller counts and drops it). */
+export function tryParseCpPacket(bytes: Uint8Array): CpPacket | undefined {
+  try {
+    return parseCpPacket(bytes);
+  } catch (err) {
+    if (err instanceof MalformedPacket) return undefined;
+    throw err;
+  }
+}
+
 export function emitOptions(options: readonly CpOption[]): Uint8Array {
   let n = 0;
   for (const o of options) n += 2 + o.data.length;

@@ -1,5 +1,4 @@
-import { MalformedPacket } from '../util/errors.js';
-import { emitCpPacket, parseCpPacket } from './packet.js';
+import { emitCpPacket, tryParseCpPacket } from './packet.js';
 
 /**
  * PAP as the authenticatee (RFC 1334 section 2): Authenticate-Request with Peer-ID and
@@ -51,11 +50,8 @@ export class PapClient {
   }
 
   input(bytes: Uint8Array, now: number): void {
-    let p: ReturnType<typeof parseCpPacket>;
-    try {
-      p = parseCpPacket(bytes);
-    } catch (err) {
-      if (!(err instanceof MalformedPacket)) throw err;
+    const p = tryParseCpPacket(bytes);
+    if (!p) {
       this.counters.malformed++;
       return;
     }
