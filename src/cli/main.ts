@@ -5,6 +5,7 @@ import * as info from './commands/info.js';
 import * as nc from './commands/nc.js';
 import * as ping from './commands/ping.js';
 import * as ports from './commands/ports.js';
+import * as resolve from './commands/resolve.js';
 import { type Io, processIo, reportError } from './output.js';
 
 /**
@@ -18,7 +19,7 @@ interface Command {
   run(argv: readonly string[], io: Io): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc };
+const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc, resolve };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -14,3 +14,18 @@ export function onesSum(data: Uint8Array, start = 0, end = data.length, initial 
 export function internetChecksum(data: Uint8Array, start = 0, end = data.length, initial = 0): number {
   return ~onesSum(data, start, end, initial) & 0xffff;
 }
+
+/**
+ * The sum of the pseudo-header TCP and UDP checksums cover (RFC 768, RFC 9293 section 3.1):
+ * source and destination address, zero, protocol, and the TCP/UDP length.
+ */
+export function pseudoHeaderSum(
+  source: number,
+  destination: number,
+  protocol: number,
+  length: number,
+): number {
+  return (
+    (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff) + protocol + length
+  );
+}

@@ -50,3 +50,27 @@ export function emitIcmp(m: IcmpMessage): Uint8Array {
 export function echoFields(m: IcmpMessage): { identifier: number; sequence: number } {
   return { identifier: m.rest >>> 16, sequence: m.rest & 0xffff };
 }
+
+/** Destination Unreachable codes (RFC 792). */
+export const UnreachableCode = {
+  Net: 0,
+  Host: 1,
+  Protocol: 2,
+  Port: 3,
+  FragmentationNeeded: 4,
+} as const;
+
+/**
+ * A Destination Unreachable about a datagram we received (RFC 792; RFC 1122 3.2.2.1): the body
+ * quotes the offending datagram's header and the first 8 octets of its data.
+ */
+export function emitDestinationUnreachable(
+  original: { header: Uint8Array; payload: Uint8Array },
+  code: number,
+): Uint8Array {
+  const quoted = Math.min(8, original.payload.length);
+  const body = new Uint8Array(original.header.length + quoted);
+  body.set(original.header, 0);
+  body.set(original.payload.subarray(0, quoted), original.header.length);
+  return emitIcmp({ type: IcmpType.DestinationUnreachable, code, rest: 0, body });
+}

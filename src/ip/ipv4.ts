@@ -21,6 +21,8 @@ export interface Ipv4Header {
 }
 
 export interface Ipv4Packet extends Ipv4Header {
+  /** The header as received (a view), options included: what an ICMP error quotes (RFC 792). */
+  header: Uint8Array;
   /** The payload (a view into the packet), `totalLength - headerLength` octets. */
   payload: Uint8Array;
 }
@@ -51,6 +53,7 @@ export function parseIpv4Packet(bytes: Uint8Array): Ipv4Packet {
     protocol: bytes[9]!,
     source: readU32(bytes, 12),
     destination: readU32(bytes, 16),
+    header: bytes.subarray(0, headerLength),
     payload: bytes.subarray(headerLength, totalLength),
   };
 }

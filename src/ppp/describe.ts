@@ -68,10 +68,14 @@ function ipcpOption(type: number, d: Uint8Array): string {
       return `<ms-wins ${addr}>`;
     case IpcpOpt.SecondaryNbns:
       return `<ms-wins ${addr}>`;
-    case IpcpOpt.IpCompression:
-      return d.length >= 2 && u16(d) === Protocol.VjCompressed
-        ? `<compress VJ ${hex(d.subarray(2))}>`
-        : `<compress ${hex(d)}>`;
+    case IpcpOpt.IpCompression: {
+      // pppd's form: `<compress VJ 0f 01>` (RFC 1332 3.2: Max-Slot-Id, Comp-Slot-Id in hex),
+      // `<compress old-VJ>` for RFC 1172's 0x0037, `<compress 0x61 ...>` for anything else.
+      if (d.length < 2) return `<compress ${hex(d)}>`;
+      const p = u16(d);
+      const name = p === Protocol.VjCompressed ? 'VJ' : p === 0x0037 ? 'old-VJ' : h(p);
+      return d.length > 2 ? `<compress ${name} ${hex(d.subarray(2))}>` : `<compress ${name}>`;
+    }
     default:
       return `<${h(type)}${d.length ? ` ${hex(d)}` : ''}>`;
   }
@@ -140,7 +144,7 @@ function chap(bytes: Uint8Array): string {
   }
 }
 
-/** One line for a frame's protocol and information, or `undefined` for data (IP) frames. */
+/** One line for a frame's protocol and information, or `undefined` for data (IP, VJ) frames. */
 export function describeFrame(protocol: number, info: Uint8Array): string | undefined {
   try {
     switch (protocol) {
@@ -153,7 +157,9 @@ export function describeFrame(protocol: number, info: Uint8Array): string | unde
       case Protocol.CHAP:
         return chap(info);
       case Protocol.IPv4:
-        return undefined;
+      case Protocol.VjCompressed:
+      case Protocol.VjUncompressed:
+        return undefined; // data, not logged (pppd neither)
       default:
         return `${protocolName(protocol)} ${hex(info)}`;
     }

@@ -497,8 +497,13 @@ export class HdlcDecoder {
    * Feeds wire octets; returns every frame completed by them that passed the checks, without
    * its FCS, each in its own new array (the chunk is not retained). State carries over between
    * calls, so any split of a byte stream gives the same frames.
+   *
+   * `badFrames`, when given, gets one entry per frame dropped in this call (FCS error, abort,
+   * runt, oversize): the number of good frames returned before it. A receiver whose state
+   * depends on every frame arriving (VJ header compression, RFC 1144 section 4) learns where
+   * in the sequence a frame was lost.
    */
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array, badFrames?: number[]): Uint8Array[] {
     const frames: Uint8Array[] = [];
     const stats = this.stats;
     const n = chunk.length;
@@ -561,6 +566,7 @@ export class HdlcDecoder {
         }
         // The frame grew past maxFrame: drop it, discard up to the next Flag.
         stats.oversize++;
+        badFrames?.push(frames.length);
         stats.discardedBytes += carried + (i - segStart);
         state = DROP;
         len = 0;
@@ -577,15 +583,18 @@ export class HdlcDecoder {
       if (escaped !== 0) {
         stats.aborts++;
         stats.discardedBytes += wire;
+        badFrames?.push(frames.length);
       } else if (len === 0) {
         // Two Flags in a row (or only deleted characters between them): nothing to count.
         stats.discardedBytes += wire;
       } else if (len < MIN_FRAME) {
         stats.runts++;
         stats.discardedBytes += wire;
+        badFrames?.push(frames.length);
       } else if (fcs16(FCS16_INIT, buf, 0, len) !== FCS16_GOOD) {
         stats.fcsErrors++;
         stats.discardedBytes += wire;
+        badFrames?.push(frames.length);
       } else {
         stats.frames++;
         stats.discardedBytes += deleted;

@@ -5,10 +5,12 @@ import { PppError, type PppErrorCode } from './errors.js';
 import { emitPppFrame, type HeaderCompression, Protocol, parsePppFrame, protocolName } from './frame.js';
 import type { FsmDownCause, FsmFinish } from './fsm.js';
 import { HdlcDecoder, HdlcEncoder, type HdlcEncoderStats, type HdlcStats, maxFrameForMru } from './hdlc.js';
-import { Ipcp, type IpcpConfig, type IpcpResult } from './ipcp.js';
+import { Ipcp, type IpcpConfig, type IpcpResult, type IpcpVj } from './ipcp.js';
 import { Lcp, type LcpAgreement, type LcpConfig } from './lcp.js';
 import { type AuthOutcome, PapClient, type PapConfig } from './pap.js';
 import type { Random32 } from './random.js';
+import { VjCompressor } from './vj/compressor.js';
+import { VjDecompressor } from './vj/decompressor.js';
 
 /**
  * A PPP link's protocol core, sans-I/O (RFC 1661 section 3: phases Dead, Establish,
@@ -18,7 +20,8 @@ import type { Random32 } from './random.js';
  */
 export type PppPhase = 'dead' | 'establish' | 'authenticate' | 'network' | 'terminate';
 
-export interface PppUpInfo extends IpcpResult {
+/** What `up` reports; the VJ agreement is on `PppCore.vj` / `PppLink.vj`. */
+export interface PppUpInfo extends Omit<IpcpResult, 'vj'> {
   /** The largest IP packet the peer accepts (its MRU). */
   mtu: number;
 }
@@ -45,6 +48,43 @@ export interface PppConfig {
   pap?: Omit<PapConfig, 'user' | 'password'>;
   chap?: Omit<ChapConfig, 'user' | 'secret'>;
   random?: Random32;
+  /**
+   * Let back-to-back frames share one Flag (RFC 1662 section 3.1), opening a frame with its
+   * own Flag only after `FLAG_IDLE_MS` of silence (section 4.4.2), as the Linux and BSD async
+   * drivers do: one octet less per frame. Default true; false opens every frame with a Flag.
+   */
+  sharedFlags?: boolean;
+}
+
+/** Silence after which the next frame opens with a Flag again (Linux ppp_async: one second). */
+export const FLAG_IDLE_MS = 1000;
+
+/**
+ * Van Jacobson TCP/IP header compression (RFC 1144) on the link, summed over IPCP sessions.
+ * Out: every IP packet sent while VJ is agreed for sending is counted in exactly one of
+ * `compressedOut`, `uncompressedOut`, `ipOut`. In: every 0x002d/0x002f frame handled while
+ * agreed for receiving is counted in exactly one of `compressedIn`, `uncompressedIn`,
+ * `tossed`, `errors`.
+ */
+export interface PppVjStats {
+  /** Packets sent as COMPRESSED_TCP (protocol 0x002d). */
+  compressedOut: number;
+  /** Packets sent as UNCOMPRESSED_TCP (0x002f): a connection's first, or what cannot be compressed. */
+  uncompressedOut: number;
+  /** Packets sent untouched as IP (0x0021): not TCP, SYN/FIN/RST, IP options, fragments. */
+  ipOut: number;
+  /** Header octets saved by COMPRESSED_TCP on the way out. */
+  savedOctetsOut: number;
+  /** COMPRESSED_TCP frames rebuilt. */
+  compressedIn: number;
+  /** UNCOMPRESSED_TCP frames accepted. */
+  uncompressedIn: number;
+  /** COMPRESSED_TCP frames discarded after a lost frame, until one named its slot (RFC 1144 section 4). */
+  tossed: number;
+  /** Frames that did not decode (truncated, unknown or bad slot, bad header, too long); each starts tossing. */
+  errors: number;
+  /** Times tossing began: a framing error (FCS, abort, runt, oversize) or a frame in `errors`. */
+  tossEvents: number;
 }
 
 export interface PppStats {
@@ -63,10 +103,14 @@ export interface PppStats {
   lcpEchoSent: number;
   lcpEchoReplies: number;
   lcpEchoAnswered: number;
+  vj: PppVjStats;
 }
 
 export class PppCore {
-  private readonly encoder = new HdlcEncoder();
+  private readonly encoder: HdlcEncoder;
+  /** The latest time an entry point was given, and when the last frame was sent. */
+  private now = 0;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
   private readonly decoder = new HdlcDecoder();
   private readonly lcp: Lcp;
   private readonly ipcp: Ipcp;
@@ -79,6 +123,15 @@ export class PppCore {
   private reason: { code: PppErrorCode; message: string } | undefined;
   private output: Uint8Array[] = [];
   private events: PppEvent[] = [];
+  /** VJ as IPCP agreed it, while IPCP is up. */
+  private vjAgreed: IpcpVj | undefined;
+  /** Created on the first IPCP up that agrees VJ; reset on every up after. */
+  private compressor: VjCompressor | undefined;
+  private decompressor: VjDecompressor | undefined;
+  private vjSend = false;
+  private vjReceive = false;
+  /** Where the HDLC decoder dropped frames in the last chunk (see `HdlcDecoder.push`). */
+  private readonly badFrames: number[] = [];
   private counters = {
     framesIn: 0,
     framesOut: 0,
@@ -90,6 +143,7 @@ export class PppCore {
   };
 
   constructor(private readonly config: PppConfig = {}) {
+    this.encoder = new HdlcEncoder({ sharedFlags: config.sharedFlags ?? true });
     const random = config.random ? { random: config.random } : {};
     this.lcp = new Lcp(
       { ...config.lcp, ...random },
@@ -116,6 +170,7 @@ export class PppCore {
         if (why === 'renegotiate' && !this.reason)
           this.goDown('RENEGOTIATING', 'the peer restarted IPCP', now);
         this.upInfo = undefined;
+        this.vjOff();
       },
       finished: (now, why) => {
         if (this.phaseValue === 'network') {
@@ -135,6 +190,11 @@ export class PppCore {
     return this.upInfo;
   }
 
+  /** VJ header compression as IPCP agreed it, per direction, while IPCP is up. */
+  get vj(): IpcpVj | undefined {
+    return this.vjAgreed;
+  }
+
   /** LCP's agreement once it is up. */
   get lcpAgreement(): LcpAgreement | undefined {
     return this.agreement;
@@ -142,6 +202,7 @@ export class PppCore {
 
   /** Starts LCP: the byte stream below is there (RFC 1661 events Open and Up). */
   open(now: number): void {
+    this.now = now;
     if (this.phaseValue !== 'dead' || this.downSent) return;
     this.setPhase('establish');
     this.lcp.fsm.open(now);
@@ -150,6 +211,7 @@ export class PppCore {
 
   /** Terminates the link: LCP Terminate-Request, then Dead after the Terminate-Ack or timeout. */
   close(now: number): void {
+    this.now = now;
     if (this.phaseValue === 'dead') {
       this.goDown('LOCAL_CLOSE', 'closed', now);
       return;
@@ -161,6 +223,7 @@ export class PppCore {
 
   /** The byte stream went away (NO CARRIER, port closed): RFC 1661 event Down. */
   lowerDown(now: number): void {
+    this.now = now;
     if (this.phaseValue === 'dead') return;
     this.reason ??= { code: 'LINK_CLOSED', message: 'the line under the link closed' };
     this.stopAuth();
@@ -172,22 +235,49 @@ export class PppCore {
     this.events.push({ type: 'dead' });
   }
 
-  /** Sends one IPv4 packet; false when IPCP is not up or the packet exceeds the peer's MRU. */
-  sendIp(packet: Uint8Array): boolean {
+  /**
+   * Sends one IPv4 packet; false when IPCP is not up or the packet exceeds the peer's MRU.
+   * `now` (default: the latest time given to the core) decides whether the line was idle.
+   */
+  sendIp(packet: Uint8Array, now: number = this.now): boolean {
+    this.now = now;
     if (!this.upInfo || packet.length > this.upInfo.mtu) {
       this.counters.ipDropped++;
       return false;
     }
     this.counters.ipOut++;
-    this.sendFrame(Protocol.IPv4, packet);
+    if (this.vjSend) {
+      // RFC 1144: the compressor picks the protocol: 0x002d, 0x002f, or 0x0021 for what it
+      // leaves alone (not TCP, SYN/FIN/RST, IP options, fragments).
+      const out = this.compressor!.compress(packet);
+      this.sendFrame(out.protocol, out.bytes);
+    } else {
+      this.sendFrame(Protocol.IPv4, packet);
+    }
     return true;
   }
 
   receive(bytes: Uint8Array, now: number): void {
-    for (const frame of this.decoder.push(bytes)) this.receiveFrame(frame, now);
+    this.now = now;
+    const bad = this.badFrames;
+    bad.length = 0;
+    const frames = this.decoder.push(bytes, bad);
+    if (bad.length === 0) {
+      for (const frame of frames) this.receiveFrame(frame, now);
+      return;
+    }
+    // A frame was lost on the line: the VJ decompressor must know where in the sequence
+    // (RFC 1144 section 4), so that compressed frames after it are tossed.
+    let b = 0;
+    for (let i = 0; i < frames.length; i++) {
+      for (; b < bad.length && bad[b]! <= i; b++) this.decompressor?.toss();
+      this.receiveFrame(frames[i]!, now);
+    }
+    if (b < bad.length) this.decompressor?.toss();
   }
 
   tick(now: number): void {
+    this.now = now;
     this.lcp.tick(now);
     this.auth?.tick(now);
     this.ipcp.fsm.tick(now);
@@ -215,6 +305,10 @@ export class PppCore {
 
   stats(): PppStats {
     const l = this.lcp.counters;
+    const c = this.compressor?.stats;
+    const d = this.decompressor?.stats;
+    let errors = 0;
+    if (d) for (const n of Object.values(d.errors)) errors += n;
     return {
       hdlc: { ...this.decoder.stats },
       hdlcOut: { ...this.encoder.stats },
@@ -222,6 +316,17 @@ export class PppCore {
       lcpEchoSent: l.echoSent,
       lcpEchoReplies: l.echoReplies,
       lcpEchoAnswered: l.echoAnswered,
+      vj: {
+        compressedOut: c?.compressed ?? 0,
+        uncompressedOut: c?.uncompressed ?? 0,
+        ipOut: c?.ip ?? 0,
+        savedOctetsOut: c?.savedOctets ?? 0,
+        compressedIn: d?.compressed ?? 0,
+        uncompressedIn: d?.uncompressed ?? 0,
+        tossed: d?.tossed ?? 0,
+        errors,
+        tossEvents: d?.tossEvents ?? 0,
+      },
     };
   }
 
@@ -239,7 +344,7 @@ export class PppCore {
       this.counters.malformed++;
       return;
     }
-    if (protocol !== Protocol.IPv4) this.log('rcvd', protocol, info);
+    if (!isData(protocol)) this.log('rcvd', protocol, info);
     switch (protocol) {
       case Protocol.LCP:
         this.lcp.fsm.input(info, now);
@@ -263,6 +368,20 @@ export class PppCore {
           this.counters.ipDropped++;
         }
         return;
+      case Protocol.VjCompressed:
+      case Protocol.VjUncompressed:
+        if (this.vjReceive) {
+          const r = this.decompressor!.decompress(protocol, info);
+          if (typeof r !== 'string') {
+            this.counters.ipIn++;
+            this.events.push({ type: 'ip', packet: r });
+          }
+        } else if (!this.upInfo && this.config.ipcp?.vjCompression !== false) {
+          this.counters.ipDropped++; // IPCP is (re)negotiating VJ: like IP before IPCP is up
+        } else {
+          this.unknownProtocol(protocol, info); // not agreed: RFC 1661 5.7
+        }
+        return;
       default:
         this.unknownProtocol(protocol, info);
     }
@@ -276,10 +395,12 @@ export class PppCore {
   }
 
   private sendFrame(protocol: number, info: Uint8Array): void {
-    if (protocol !== Protocol.IPv4) this.log('sent', protocol, info);
+    if (!isData(protocol)) this.log('sent', protocol, info);
     const frame = emitPppFrame(protocol, info, this.compression);
     this.counters.framesOut++;
     this.events.push({ type: 'frame', direction: 'out', frame });
+    if (this.now - this.lastSentAt >= FLAG_IDLE_MS) this.encoder.markIdle();
+    this.lastSentAt = this.now;
     this.output.push(this.encoder.encode(frame));
   }
 
@@ -358,8 +479,10 @@ export class PppCore {
       result.peerAddress === '0.0.0.0'
         ? (this.config.ipcp?.peerAddressHint ?? '10.64.64.64')
         : result.peerAddress;
-    this.upInfo = { ...result, peerAddress, mtu: this.agreement?.peerMru ?? 1500 };
+    const { vj, ...addresses } = result;
+    this.upInfo = { ...addresses, peerAddress, mtu: this.agreement?.peerMru ?? 1500 };
     this.downSent = false;
+    this.vjOn(vj);
     this.note(`local  IP address ${result.localAddress}`);
     this.note(`remote IP address ${peerAddress}`);
     for (const [i, d] of result.dns.entries())
@@ -371,6 +494,7 @@ export class PppCore {
     this.stopAuth();
     this.ipcp.fsm.down(now);
     this.upInfo = undefined;
+    this.vjOff();
     this.compression = { acfc: false, pfc: false };
     this.encoder.setAccm(0xffffffff);
     this.decoder.setReceiveAccm(0xffffffff);
@@ -416,6 +540,36 @@ export class PppCore {
     if (protocol === Protocol.IPCP) this.ipcp.fsm.protocolRejected(now);
   }
 
+  /**
+   * IPCP is up: start VJ in the directions agreed, with fresh slots on both ends (RFC 1144
+   * state lives only as long as the IPCP session that agreed it).
+   */
+  private vjOn(vj: IpcpVj): void {
+    this.vjAgreed = vj;
+    if (vj.send) {
+      if (this.compressor) this.compressor.reset(vj.send);
+      else this.compressor = new VjCompressor(vj.send);
+    }
+    if (vj.receive) {
+      // A rebuilt packet may not exceed our MRU (the decoder's floor is 1500, RFC 1661 6.1).
+      const maxPacket = Math.max(this.agreement?.mru ?? 1500, 1500);
+      if (this.decompressor) this.decompressor.reset({ ...vj.receive, maxPacket });
+      else this.decompressor = new VjDecompressor({ ...vj.receive, maxPacket });
+    }
+    this.vjSend = vj.send !== undefined;
+    this.vjReceive = vj.receive !== undefined;
+    const d = (dir: string, p: { maxSlotId: number; compSlotId: boolean } | undefined) =>
+      p ? `${dir} ${p.maxSlotId + 1} slots${p.compSlotId ? ', slot id compressed' : ''}` : `${dir} off`;
+    if (vj.send || vj.receive)
+      this.note(`VJ header compression: ${d('send', vj.send)}; ${d('receive', vj.receive)}`);
+  }
+
+  private vjOff(): void {
+    this.vjAgreed = undefined;
+    this.vjSend = false;
+    this.vjReceive = false;
+  }
+
   /** Ends the link for a reason of ours: remember why, then terminate LCP. */
   private fail(code: PppErrorCode, message: string, now: number): void {
     this.reason ??= { code, message };
@@ -443,4 +597,11 @@ export class PppCore {
     this.phaseValue = phase;
     this.events.push({ type: 'phase', phase });
   }
+}
+
+/** IP and VJ frames: data, not logged. */
+function isData(protocol: number): boolean {
+  return (
+    protocol === Protocol.IPv4 || protocol === Protocol.VjCompressed || protocol === Protocol.VjUncompressed
+  );
 }

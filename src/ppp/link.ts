@@ -5,6 +5,7 @@ import { DeadlineTimer } from '../util/deadline-timer.js';
 import { createLogger } from '../util/log.js';
 import { PcapWriter } from '../util/pcap.js';
 import { PppError } from './errors.js';
+import type { IpcpVj } from './ipcp.js';
 import {
   type PppConfig,
   PppCore,
@@ -91,6 +92,11 @@ export class PppLink extends EventEmitter<PppLinkEvents> {
     return this.core.info;
   }
 
+  /** VJ header compression as IPCP agreed it (`send`, `receive`), while IPCP is up. */
+  get vj(): IpcpVj | undefined {
+    return this.core.vj;
+  }
+
   /** Starts LCP. */
   open(): this {
     this.core.open(this.clock.now());
@@ -131,7 +137,7 @@ export class PppLink extends EventEmitter<PppLinkEvents> {
 
   /** Sends an IPv4 packet; false when the link is not up or the packet is too large. */
   sendIp(packet: Uint8Array): boolean {
-    const ok = this.core.sendIp(packet);
+    const ok = this.core.sendIp(packet, this.clock.now());
     this.flush();
     return ok;
   }

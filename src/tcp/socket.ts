@@ -25,7 +25,9 @@ const READ_CHUNK = 64 * 1024;
  * `data`, `end`, `close(hadError)`, `error` with Node's codes, `timeout`; writes queue while
  * connecting; `allowHalfOpen` is false unless asked; `setNoDelay`, `setKeepAlive`,
  * `setTimeout` return `this`. Backpressure both ways: the receive window follows what is read,
- * and `write()` returns false while the send buffer is full.
+ * and `write()` returns false while the send buffer is full. A socket connecting by name exists
+ * before its connection: the stack `attach`es one once the name is resolved; until then
+ * writes wait (as Writable buffers them) and the address getters are undefined, as net's.
  */
 export class TcpSocket extends Duplex {
   /** Octets received and read by the application. */
@@ -38,14 +40,48 @@ export class TcpSocket extends Duplex {
   private idleMs = 0;
   private idleTimer: TimerHandle | undefined;
   private refed = true;
+  private connValue: Connection | undefined;
+  /** Settings made before `attach`, applied to the connection then. */
+  private early: { noDelay?: boolean; keepAlive?: [boolean, number]; userTimeout?: number | undefined } = {};
+  /** `_final` called before `attach`. */
+  private pendingFinal: ((error?: Error | null) => void) | undefined;
 
   constructor(
     private readonly host: SocketHost,
-    readonly conn: Connection,
+    conn: Connection | undefined,
     options: { allowHalfOpen?: boolean; passive?: boolean } = {},
   ) {
     super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: false, decodeStrings: true });
+    this.connValue = conn;
     if (options.passive) this.connectingValue = false;
+  }
+
+  /** The connection; throws while a connect by name is still resolving. */
+  get conn(): Connection {
+    if (!this.connValue) throw new TcpError('ENETUNREACH', 'the socket is not connected yet', 'connect');
+    return this.connValue;
+  }
+
+  /** The connection, or undefined before `attach`. */
+  get connection(): Connection | undefined {
+    return this.connValue;
+  }
+
+  /** @internal Gives a socket created before its connection (connect by name) its connection. */
+  attach(conn: Connection): void {
+    if (this.connValue) throw new RangeError('the socket already has a connection');
+    this.connValue = conn;
+    const now = this.host.now();
+    const e = this.early;
+    if (e.noDelay !== undefined) conn.tcb.setNoDelay(e.noDelay, now);
+    if (e.keepAlive) this.setKeepAlive(...e.keepAlive);
+    if ('userTimeout' in e) conn.tcb.setUserTimeout(e.userTimeout);
+    this.early = {};
+    this.host.flush(conn);
+    this.retryWrite();
+    const final = this.pendingFinal;
+    this.pendingFinal = undefined;
+    if (final) this._final(final);
   }
 
   // ---- net.Socket's properties ----------------------------------------------------------
@@ -71,47 +107,56 @@ export class TcpSocket extends Duplex {
     return this.written;
   }
 
-  get remoteAddress(): string {
-    return formatIpv4(this.conn.remoteAddress);
+  get remoteAddress(): string | undefined {
+    return this.connValue && formatIpv4(this.connValue.remoteAddress);
   }
 
-  get remotePort(): number {
-    return this.conn.remotePort;
+  get remotePort(): number | undefined {
+    return this.connValue?.remotePort;
   }
 
   get remoteFamily(): 'IPv4' {
     return 'IPv4';
   }
 
-  get localAddress(): string {
-    return formatIpv4(this.conn.localAddress);
+  get localAddress(): string | undefined {
+    return this.connValue && formatIpv4(this.connValue.localAddress);
   }
 
-  get localPort(): number {
-    return this.conn.localPort;
+  get localPort(): number | undefined {
+    return this.connValue?.localPort;
   }
 
   get localFamily(): 'IPv4' {
     return 'IPv4';
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } {
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+  /** Our address and port; `{}` before the connection exists, as net.Socket's. */
+  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+    const c = this.connValue;
+    return c ? { address: formatIpv4(c.localAddress), family: 'IPv4', port: c.localPort } : {};
   }
 
   setNoDelay(noDelay = true): this {
-    this.conn.tcb.setNoDelay(noDelay, this.host.now());
-    this.host.flush(this.conn);
+    const c = this.connValue;
+    if (!c) {
+      this.early.noDelay = noDelay;
+      return this;
+    }
+    c.tcb.setNoDelay(noDelay, this.host.now());
+    this.host.flush(c);
     return this;
   }
 
   setKeepAlive(enable = false, initialDelay = 0): this {
+    const c = this.connValue;
+    if (!c) {
+      this.early.keepAlive = [enable, initialDelay];
+      return this;
+    }
     const now = this.host.now();
-    this.conn.tcb.setKeepalive(
-      enable ? { idleMs: initialDelay > 0 ? initialDelay : 7_200_000 } : undefined,
-      now,
-    );
-    this.host.flush(this.conn);
+    c.tcb.setKeepalive(enable ? { idleMs: initialDelay > 0 ? initialDelay : 7_200_000 } : undefined, now);
+    this.host.flush(c);
     return this;
   }
 
@@ -128,7 +173,8 @@ export class TcpSocket extends Duplex {
 
   /** RFC 5482 user timeout: give up when sent data stays unacknowledged this long. */
   setUserTimeout(ms: number | undefined): this {
-    this.conn.tcb.setUserTimeout(ms);
+    if (this.connValue) this.connValue.tcb.setUserTimeout(ms);
+    else this.early.userTimeout = ms;
     return this;
   }
 
@@ -194,7 +240,12 @@ export class TcpSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const state = this.conn.tcb.state;
+    if (!this.connValue) {
+      // Connecting by name: held until `attach` (later writes wait in the Writable buffer).
+      this.pendingWrite = { data: chunk, callback };
+      return;
+    }
+    const state = this.connValue.tcb.state;
     if (state === 'closed' || state === 'time-wait' || state === 'last-ack' || state === 'closing') {
       callback(new TcpError('EPIPE', 'the connection is closed for writing', 'write'));
       return;
@@ -208,23 +259,30 @@ export class TcpSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.conn.tcb.shutdown(this.host.now());
-    this.host.flush(this.conn);
+    const c = this.connValue;
+    if (!c) {
+      this.pendingFinal = callback;
+      return;
+    }
+    c.tcb.shutdown(this.host.now());
+    this.host.flush(c);
     callback();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.clearIdle();
-    const tcb = this.conn.tcb;
+    const c = this.connValue;
+    const tcb = c?.tcb;
     const now = this.host.now();
-    if (tcb.state !== 'closed' && tcb.state !== 'time-wait') {
+    if (c && tcb && tcb.state !== 'closed' && tcb.state !== 'time-wait') {
       // Like close(2): unread data or an error means RST; otherwise the FIN goes out and the
       // connection finishes in the background (RFC 9293 3.10.4).
       if (err || tcb.readableLength > 0 || tcb.state === 'syn-sent' || tcb.state === 'syn-received')
         tcb.abort(now);
       else tcb.shutdown(now);
-      this.host.flush(this.conn);
+      this.host.flush(c);
     }
+    this.pendingFinal = undefined;
     if (this.pendingWrite) {
       const w = this.pendingWrite;
       this.pendingWrite = undefined;
@@ -236,7 +294,8 @@ export class TcpSocket extends Duplex {
   }
 
   private pull(): void {
-    const tcb = this.conn.tcb;
+    if (!this.connValue) return;
+    const tcb = this.connValue.tcb;
     const now = this.host.now();
     let any = false;
     while (this.reading) {
@@ -248,7 +307,7 @@ export class TcpSocket extends Duplex {
         if (!this.push(c)) this.reading = false;
       }
     }
-    if (any) this.host.flush(this.conn); // a window update may be due
+    if (any) this.host.flush(this.connValue); // a window update may be due
     if (this.eofPending && tcb.readableLength === 0) {
       this.eofPending = false;
       this.push(null);
@@ -257,10 +316,11 @@ export class TcpSocket extends Duplex {
 
   private retryWrite(): void {
     const w = this.pendingWrite;
-    if (!w) return;
-    const n = this.conn.tcb.write(w.data, this.host.now());
+    const c = this.connValue;
+    if (!w || !c) return;
+    const n = c.tcb.write(w.data, this.host.now());
     this.written += n;
-    if (n > 0) this.host.flush(this.conn);
+    if (n > 0) this.host.flush(c);
     if (n === w.data.length) {
       this.pendingWrite = undefined;
       this.touch();

@@ -22,6 +22,8 @@ export class ScriptedPeer {
   private readonly dec = new HdlcDecoder({ receiveAccm: 0 });
   readonly seen: SeenPacket[] = [];
   readonly ip: Uint8Array[] = [];
+  /** VJ frames (RFC 1144: protocols 0x002d, 0x002f), as sent. */
+  readonly vj: { protocol: number; info: Uint8Array }[] = [];
 
   /** Feeds bytes our side wrote; returns the packets found in them. */
   read(chunks: Uint8Array[]): SeenPacket[] {
@@ -31,6 +33,10 @@ export class ScriptedPeer {
         const { protocol, info } = parsePppFrame(f);
         if (protocol === Protocol.IPv4) {
           this.ip.push(info);
+          continue;
+        }
+        if (protocol === Protocol.VjCompressed || protocol === Protocol.VjUncompressed) {
+          this.vj.push({ protocol, info });
           continue;
         }
         const p = parseCpPacket(info);

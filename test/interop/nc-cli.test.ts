@@ -7,7 +7,7 @@ import { type PtyPair, startPtyPair } from './harness/pty-pair.js';
 import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
 
 /**
- * `cellstack nc` as a user runs it: a serial line (pty) wired to pppd in the guest, bytes
+ * `cellstack nc`, `resolve` and `ping` as a user runs them: a serial line (pty) wired to pppd in the guest, bytes
  * through standard input and output, byte for byte, and a one-line reason on failure.
  */
 const uml = peer('uml', umlProblem());
@@ -19,7 +19,7 @@ describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the gue
   let wire: ModemPort;
 
   beforeAll(async () => {
-    guest = await startUmlPeer({ auth: 'none', services: ['echo'] });
+    guest = await startUmlPeer({ auth: 'none', services: ['echo', 'dns'] });
     pty = await startPtyPair();
     wire = await openSerialPort({ path: pty.a });
     wire.stream.on('data', (b: Buffer) => guest.serial.write(b));
@@ -57,5 +57,53 @@ describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the gue
     expect(r.stderr.split('\n').filter((l) => l.startsWith('cellstack:'))).toEqual([
       expect.stringMatching(/^cellstack: ECONNREFUSED: /),
     ]);
+  });
+
+  it('resolve prints the addresses, and the JSON form has the CNAME chain', async () => {
+    await nextSession();
+    const plain = await runCli(['resolve', 'peer.cellstack.test', '--direct', '--device', pty.b], {
+      timeoutMs: 60_000,
+    });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe('10.64.0.1\n');
+    await nextSession();
+    const json = await runCli(['resolve', 'mqtt.cellstack.test', '--json', '--direct', '--device', pty.b], {
+      timeoutMs: 60_000,
+    });
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      name: 'mqtt.cellstack.test',
+      addresses: ['10.64.0.1'],
+      cname: ['broker.cellstack.test'],
+    });
+  });
+
+  it('resolve exits 1 naming ENOTFOUND for a missing name', async () => {
+    await nextSession();
+    const r = await runCli(['resolve', 'missing.cellstack.test', '--direct', '--device', pty.b], {
+      timeoutMs: 60_000,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('cellstack:'))).toEqual([
+      expect.stringMatching(/^cellstack: ENOTFOUND: .*missing\.cellstack\.test/),
+    ]);
+  });
+
+  it('nc and ping take names', async () => {
+    await nextSession();
+    const nc = await runCli(['nc', 'peer.cellstack.test', '7', '--direct', '--device', pty.b], {
+      input: 'by name\n',
+      timeoutMs: 60_000,
+    });
+    expect(nc.code, nc.stderr).toBe(0);
+    expect(nc.stdout).toBe('by name\n');
+    await nextSession();
+    const ping = await runCli(['ping', 'peer.cellstack.test', '-c', '2', '--direct', '--device', pty.b], {
+      timeoutMs: 60_000,
+    });
+    expect(ping.code, ping.stderr).toBe(0);
+    expect(ping.stdout).toMatch(/^PING peer\.cellstack\.test \(10\.64\.0\.1\)/);
+    expect(ping.stdout).toMatch(/2 packets transmitted, 2 received/);
   });
 });

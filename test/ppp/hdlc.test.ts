@@ -294,6 +294,34 @@ describe('HdlcDecoder (RFC 1662 section 4)', () => {
     });
   });
 
+  it('reports where in the frame sequence each dropped frame was (for VJ TOSS, RFC 1144 section 4)', () => {
+    const good = wire(IP_FRAME);
+    const bad = good.slice();
+    bad[10]! ^= 0x01;
+    const runt = hex('7e 21 7e');
+    const aborted = hex('7e ff 03 7d 7e');
+    const d = new HdlcDecoder({ maxFrame: 40 });
+    const oversize = concat(hex('7e'), new Uint8Array(50).fill(0x41), hex('7e'));
+    const bytes = concat(good, bad, good, runt, aborted, good, oversize, good, bad);
+    const badFrames: number[] = [];
+    const frames = d.push(bytes, badFrames);
+    expect(frames).toHaveLength(4);
+    // Good frames before each drop: FCS error after 1, runt and abort after 2, oversize after 3,
+    // FCS error after 4.
+    expect(badFrames).toEqual([1, 2, 2, 3, 4]);
+    // Split anywhere, the drops land in the same places relative to the frames.
+    const e = new HdlcDecoder({ maxFrame: 40 });
+    let seen = 0;
+    const where: number[] = [];
+    for (let i = 0; i < bytes.length; i += 7) {
+      const marks: number[] = [];
+      const got = e.push(bytes.subarray(i, i + 7), marks);
+      for (const m of marks) where.push(seen + m);
+      seen += got.length;
+    }
+    expect(where).toEqual([1, 2, 2, 3, 4]);
+  });
+
   it('accepts a frame of exactly maxFrame octets and drops a longer one as oversize', () => {
     const maxFrame = 12; // content 10 + FCS 2
     const fits = hex('ff 03 00 21 01 02 03 04 05 06');

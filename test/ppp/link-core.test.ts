@@ -5,10 +5,13 @@ import { chapMd5 } from '../../src/ppp/chap.js';
 import { Protocol } from '../../src/ppp/frame.js';
 import { IpcpOpt } from '../../src/ppp/ipcp.js';
 import { LcpOpt } from '../../src/ppp/lcp.js';
-import { type PppConfig, PppCore, type PppEvent } from '../../src/ppp/link-core.js';
+import { FLAG_IDLE_MS, type PppConfig, PppCore, type PppEvent } from '../../src/ppp/link-core.js';
 import { Code } from '../../src/ppp/packet.js';
+import { VjCompressor } from '../../src/ppp/vj/compressor.js';
+import { VjDecompressor } from '../../src/ppp/vj/decompressor.js';
 import { parseIpv4 } from '../../src/util/ipv4.js';
 import { ScriptedPeer } from '../helpers/ppp-peer.js';
+import { tcpPacket, udpPacket } from './vj-packets.js';
 
 const PEER_MAGIC = [0x45, 0x3f, 0xfe, 0x1f];
 
@@ -47,17 +50,23 @@ function lcpUp(t: ReturnType<typeof setup>, auth?: number[]) {
   return req!;
 }
 
-function ipcpUp(t: ReturnType<typeof setup>) {
+/**
+ * IPCP the way pppd 2.4.9 does it: its own request with VJ (0x002d, Max-Slot-Id 15, Comp-Slot-Id
+ * 1) and its address, then a Nak with our address and DNS. With `vj` (our default) we ask for
+ * VJ too and Ack pppd's; without, we neither ask nor agree (ConfRej).
+ */
+function ipcpUp(t: ReturnType<typeof setup>, vj = true) {
   const sent = t.pump();
   const req = [...t.peer.seen]
     .reverse()
     .find((s) => s.protocol === Protocol.IPCP && s.code === Code.ConfReq)!;
   expect(req.options.map((o) => o.type)).toEqual([
+    ...(vj ? [IpcpOpt.IpCompression] : []),
     IpcpOpt.IpAddress,
     IpcpOpt.PrimaryDns,
     IpcpOpt.SecondaryDns,
   ]);
-  // pppd: its own request with VJ and its address, then a Nak with our address and DNS.
+  if (vj) expect([...req.options[0]!.data]).toEqual([0x00, 0x2d, 0x0f, 0x01]);
   let got = t.feed(
     t.peer.configure(Protocol.IPCP, Code.ConfReq, 1, [
       { type: IpcpOpt.IpCompression, data: [0x00, 0x2d, 0x0f, 0x01] },
@@ -65,8 +74,12 @@ function ipcpUp(t: ReturnType<typeof setup>) {
     ]),
     30,
   );
-  expect(got[0]).toMatchObject({ protocol: Protocol.IPCP, code: Code.ConfRej });
-  expect(got[0]!.options.map((o) => o.type)).toEqual([IpcpOpt.IpCompression]);
+  if (vj) {
+    expect(got[0]).toMatchObject({ protocol: Protocol.IPCP, code: Code.ConfAck, id: 1 });
+  } else {
+    expect(got[0]).toMatchObject({ protocol: Protocol.IPCP, code: Code.ConfRej });
+    expect(got[0]!.options.map((o) => o.type)).toEqual([IpcpOpt.IpCompression]);
+  }
   got = t.feed(
     t.peer.configure(Protocol.IPCP, Code.ConfNak, req.id, [
       { type: IpcpOpt.IpAddress, data: [10, 64, 0, 2] },
@@ -76,16 +89,18 @@ function ipcpUp(t: ReturnType<typeof setup>) {
     40,
   );
   const req2 = got.find((s) => s.protocol === Protocol.IPCP && s.code === Code.ConfReq)!;
-  t.feed(
-    t.peer.configure(Protocol.IPCP, Code.ConfReq, 2, [{ type: IpcpOpt.IpAddress, data: [10, 64, 0, 1] }]),
-    50,
-  );
+  if (!vj) {
+    t.feed(
+      t.peer.configure(Protocol.IPCP, Code.ConfReq, 2, [{ type: IpcpOpt.IpAddress, data: [10, 64, 0, 1] }]),
+      50,
+    );
+  }
   t.feed(t.peer.packet(Protocol.IPCP, Code.ConfAck, req2.id, req2.data), 60);
   return sent;
 }
 
 describe('PppCore against a scripted peer', () => {
-  it('negotiates LCP, rejects VJ, learns address and DNS from Naks, comes up', () => {
+  it('negotiates LCP, agrees VJ both ways, learns address and DNS from Naks, comes up', () => {
     const t = setup();
     const req = lcpUp(t);
     expect(req.options.map((o) => o.type)).toEqual([
@@ -101,6 +116,13 @@ describe('PppCore against a scripted peer', () => {
       type: 'up',
       info: { localAddress: '10.64.0.2', peerAddress: '10.64.0.1', dns: ['10.64.0.1'], mtu: 1500 },
     });
+    expect(t.core.vj).toEqual({
+      send: { maxSlotId: 15, compSlotId: true },
+      receive: { maxSlotId: 15, compSlotId: true },
+    });
+    const logs = t.events.filter((e) => e.type === 'log').map((e) => (e.type === 'log' ? e.line : ''));
+    expect(logs).toContain('rcvd [IPCP ConfReq id=0x1 <compress VJ 0f 01> <addr 10.64.0.1>]');
+    expect(logs).toContain('sent [IPCP ConfAck id=0x1 <compress VJ 0f 01> <addr 10.64.0.1>]');
     expect(t.core.lcpAgreement).toMatchObject({
       sendAccm: 0,
       sendPfc: true,
@@ -208,7 +230,7 @@ describe('PppCore against a scripted peer', () => {
       30,
     );
     const req2 = got.find((s) => s.protocol === Protocol.IPCP && s.code === Code.ConfReq)!;
-    expect(req2.options.map((o) => o.type)).toEqual([IpcpOpt.IpAddress]);
+    expect(req2.options.map((o) => o.type)).toEqual([IpcpOpt.IpCompression, IpcpOpt.IpAddress]);
     got = t.feed(
       t.peer.configure(Protocol.IPCP, Code.ConfNak, req2.id, [
         { type: IpcpOpt.IpAddress, data: [10, 0, 2, 15] },
@@ -240,12 +262,37 @@ describe('PppCore against a scripted peer', () => {
     t.feed(t.peer.frame(Protocol.IPv4, ping), 70);
     const ip = t.events.find((e) => e.type === 'ip');
     expect(ip?.type === 'ip' && [...ip.packet]).toEqual([...ping]);
-    expect(t.core.sendIp(ping)).toBe(true);
+    // After a second of silence the frame opens with its own Flag (RFC 1662 section 4.4.2).
+    expect(t.core.sendIp(ping, 70 + FLAG_IDLE_MS)).toBe(true);
     const out = t.core.takeOutput();
     // ACFC and PFC agreed: the frame starts with the one-octet Protocol 0x21 right after the flag.
     expect([...out[0]!.subarray(0, 2)]).toEqual([0x7e, 0x21]);
-    t.peer.read(out);
+    expect(out[0]!.at(-1)).toBe(0x7e);
+    // Right after it, the next frame shares that closing Flag (section 3.1).
+    expect(t.core.sendIp(ping, 80 + FLAG_IDLE_MS)).toBe(true);
+    const next = t.core.takeOutput();
+    expect(next[0]![0]).toBe(0x21);
+    t.peer.read([...out, ...next]);
+    expect(t.peer.ip).toHaveLength(2);
     expect(parseIcmp(parseIpv4Packet(t.peer.ip[0]!).payload).type).toBe(IcmpType.EchoRequest);
+    expect([...t.peer.ip[1]!]).toEqual([...ping]);
+  });
+
+  it('opens every frame with a Flag when sharedFlags is false', () => {
+    const t = setup({ sharedFlags: false });
+    lcpUp(t);
+    ipcpUp(t);
+    const packet = emitIpv4Packet({
+      source: parseIpv4('10.64.0.2'),
+      destination: parseIpv4('10.64.0.1'),
+      protocol: IpProtocol.ICMP,
+      identification: 2,
+      payload: emitIcmp({ type: IcmpType.EchoReply, code: 0, rest: 0, body: new Uint8Array(4) }),
+    });
+    t.core.sendIp(packet, 100);
+    t.core.sendIp(packet, 101);
+    const out = t.core.takeOutput();
+    expect(out.map((b) => b[0])).toEqual([0x7e, 0x7e]);
   });
 
   it('declares the peer dead after lcp-echo-failure unanswered Echo-Requests', () => {
@@ -322,5 +369,150 @@ describe('PppCore renegotiation', () => {
     ipcpUp(t);
     expect(t.events.filter((e) => e.type === 'up')).toHaveLength(2);
     expect(t.events.filter((e) => e.type === 'dead')).toHaveLength(0);
+  });
+});
+
+describe('PppCore with VJ header compression (RFC 1144, RFC 1332 3.2)', () => {
+  const bulk = (i: number, n = 100) => tcpPacket({ seq: 1 + n * i, ack: 77, id: 10 + i, payload: n });
+
+  function peerFrames(packets: Uint8Array[], c = new VjCompressor()) {
+    const peer = new ScriptedPeer();
+    return packets.map((p) => {
+      const out = c.compress(p);
+      return peer.frame(out.protocol, out.bytes);
+    });
+  }
+
+  function ipEvents(t: ReturnType<typeof setup>) {
+    return t.events.flatMap((e) => (e.type === 'ip' ? [e.packet] : []));
+  }
+
+  it('sends TCP through the compressor, other IP as it is; the frames on the wire are the VJ frames', () => {
+    const t = setup();
+    lcpUp(t);
+    ipcpUp(t);
+    t.events.length = 0;
+    for (let i = 0; i < 5; i++) expect(t.core.sendIp(bulk(i))).toBe(true);
+    t.core.sendIp(udpPacket(1));
+    t.pump();
+    expect(t.peer.vj.map((f) => f.protocol)).toEqual([0x2f, 0x2d, 0x2d, 0x2d, 0x2d]);
+    expect(t.peer.ip).toHaveLength(1);
+    const d = new VjDecompressor();
+    for (const [i, f] of t.peer.vj.entries()) expect(d.decompress(f.protocol, f.info)).toEqual(bulk(i));
+    expect(t.core.stats().vj).toMatchObject({ compressedOut: 4, uncompressedOut: 1, ipOut: 1 });
+    expect(t.core.stats().ipOut).toBe(6);
+    // Captures see the real frames: PFC'd protocol 0x2d, then 3 octets of header and the data.
+    const out = t.events.flatMap((e) => (e.type === 'frame' && e.direction === 'out' ? [e.frame] : []));
+    expect(out.map((f) => f[0])).toEqual([0x2f, 0x2d, 0x2d, 0x2d, 0x2d, 0x21]);
+    expect(out[1]!.length).toBe(1 + 3 + 100);
+    // No log line per data frame.
+    expect(t.events.filter((e) => e.type === 'log')).toEqual([]);
+  });
+
+  it("rebuilds the peer's VJ frames into the 'ip' event", () => {
+    const t = setup();
+    lcpUp(t);
+    ipcpUp(t);
+    t.events.length = 0;
+    const pkts = [0, 1, 2, 3].map((i) => bulk(i));
+    t.feed(Buffer.concat(peerFrames(pkts)), 100);
+    expect(ipEvents(t)).toEqual(pkts);
+    expect(t.core.stats().vj).toMatchObject({ compressedIn: 3, uncompressedIn: 1, tossed: 0, errors: 0 });
+    expect(t.core.stats().ipIn).toBe(4);
+  });
+
+  it('tosses compressed frames after an FCS error, in order within one chunk, however the bytes are split', () => {
+    const c = new VjCompressor();
+    const pkts = [0, 1, 2, 3, 4].map((i) => bulk(i));
+    const frames = peerFrames(pkts, c);
+    const bad = Uint8Array.from(frames[2]!);
+    bad[10]! ^= 0x01; // inside the data: the FCS fails
+    // TCP retransmits segment 2: it goes uncompressed and resynchronises; segment 5 follows.
+    const more = peerFrames([bulk(2), bulk(5)], c);
+    const wire = Buffer.concat([frames[0]!, frames[1]!, bad, frames[3]!, frames[4]!, ...more]);
+    for (const cut of [0, 5, 150, 230, 300, 420, wire.length - 3]) {
+      const t = setup();
+      lcpUp(t);
+      ipcpUp(t);
+      t.events.length = 0;
+      t.feed(wire.subarray(0, cut), 100);
+      t.feed(wire.subarray(cut), 101);
+      expect(ipEvents(t)).toEqual([pkts[0], pkts[1], bulk(2), bulk(5)]);
+      const s = t.core.stats();
+      expect(s.hdlc.fcsErrors).toBe(1);
+      expect(s.vj).toMatchObject({ tossed: 2, tossEvents: 1, compressedIn: 2, uncompressedIn: 2, errors: 0 });
+    }
+  });
+
+  it('Protocol-Rejects VJ frames when VJ is not agreed', () => {
+    const t = setup({ ipcp: { vjCompression: false } });
+    lcpUp(t);
+    ipcpUp(t, false);
+    expect(t.core.vj).toEqual({ send: undefined, receive: undefined });
+    const got = t.feed(peerFrames([bulk(0)])[0]!, 100);
+    expect(got[0]).toMatchObject({ protocol: Protocol.LCP, code: Code.ProtRej });
+    expect([...got[0]!.data.subarray(0, 2)]).toEqual([0x00, 0x2f]);
+    // And sends plain IP.
+    t.core.sendIp(bulk(0));
+    t.pump();
+    expect(t.peer.ip).toHaveLength(1);
+    expect(t.core.stats().vj).toMatchObject({ compressedOut: 0, uncompressedOut: 0, ipOut: 0 });
+  });
+
+  it('starts afresh when IPCP comes up again: the old slots are gone on both sides', () => {
+    const t = setup();
+    lcpUp(t);
+    ipcpUp(t);
+    const c = new VjCompressor();
+    t.feed(Buffer.concat(peerFrames([bulk(0), bulk(1)], c)), 100);
+    t.core.sendIp(bulk(0));
+    // The peer restarts IPCP (pppd after a renegotiation): ConfReq in Opened.
+    t.feed(
+      t.peer.configure(Protocol.IPCP, Code.ConfReq, 9, [
+        { type: IpcpOpt.IpCompression, data: [0x00, 0x2d, 0x0f, 0x01] },
+        { type: IpcpOpt.IpAddress, data: [10, 64, 0, 1] },
+      ]),
+      200,
+    );
+    expect(t.core.vj).toBeUndefined();
+    const lastReq = () =>
+      [...t.peer.seen].reverse().find((s) => s.protocol === Protocol.IPCP && s.code === Code.ConfReq)!;
+    // A new negotiation starts from 0.0.0.0 again (RFC 1661: options reset): Nak, then Ack.
+    t.feed(
+      t.peer.configure(Protocol.IPCP, Code.ConfNak, lastReq().id, [
+        { type: IpcpOpt.IpAddress, data: [10, 64, 0, 2] },
+      ]),
+      205,
+    );
+    const req = lastReq();
+    t.feed(t.peer.packet(Protocol.IPCP, Code.ConfAck, req.id, req.data), 210);
+    expect(t.core.vj?.receive).toBeDefined();
+    t.events.length = 0;
+    // The peer's compressor kept its state (it should not have): its next frame has no slot
+    // number, and our fresh decompressor tosses it rather than guess.
+    t.feed(peerFrames([bulk(2)], c)[0]!, 300);
+    expect(ipEvents(t)).toEqual([]);
+    expect(t.core.stats().vj.tossed).toBe(1);
+    // Our compressor starts over: the next segment goes uncompressed.
+    t.peer.vj.length = 0;
+    t.core.sendIp(bulk(1));
+    t.pump();
+    expect(t.peer.vj.map((f) => f.protocol)).toEqual([0x2f]);
+  });
+
+  it('a small data segment costs 3 octets of header with VJ, 40 without', () => {
+    const sizes: number[] = [];
+    for (const vj of [true, false]) {
+      const t = setup({ ipcp: { vjCompression: vj } });
+      lcpUp(t);
+      ipcpUp(t, vj);
+      t.events.length = 0;
+      for (let i = 0; i < 10; i++) t.core.sendIp(bulk(i, 10));
+      t.pump();
+      const frames = t.events.flatMap((e) => (e.type === 'frame' && e.direction === 'out' ? [e.frame] : []));
+      sizes.push(frames.at(-1)!.length);
+    }
+    // One octet of (PFC'd) Protocol, then the header and 10 octets of data.
+    expect(sizes).toEqual([1 + 3 + 10, 1 + 40 + 10]);
   });
 });

@@ -7,7 +7,8 @@ export const summary = 'netcat over the cellular link: stdin to a TCP connection
 
 export const help = `Usage: cellstack nc HOST PORT --device PATH [options]
 
-Opens a TCP connection to HOST:PORT (an IPv4 address) over the link. Standard input goes to
+Opens a TCP connection to HOST:PORT over the link (HOST is an IPv4 address or a name,
+resolved through the DNS servers the link was given). Standard input goes to
 the connection and the connection's data to standard output, byte for byte. The end of
 standard input half-closes our side; the command exits 0 once the peer has closed and all
 data is written, non-zero with a one-line reason on reset, refusal or timeout.

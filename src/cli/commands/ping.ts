@@ -1,4 +1,4 @@
-import { NetStack, NetworkError, type PingResult } from '../../index.js';
+import { isIpv4, NetStack, NetworkError, type PingResult } from '../../index.js';
 import { COMMON_OPTIONS, LINK_HELP, LINK_OPTIONS, linkArgs, parse, UsageError } from '../args.js';
 import type { Io } from '../output.js';
 import { openSessionFromArgs } from '../session.js';
@@ -7,7 +7,8 @@ export const summary = 'ping a host over the cellular link';
 
 export const help = `Usage: cellstack ping HOST --device PATH [options]
 
-Brings the link up, sends ICMP echo requests to HOST (an IPv4 address) one second apart,
+Brings the link up, sends ICMP echo requests to HOST (an IPv4 address, or a name resolved
+through the DNS servers the link was given) one second apart,
 prints a line per reply with its round-trip time and a summary. Exit 0 when at least one
 reply came back, 1 when none did.
 
@@ -45,13 +46,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const rtts: number[] = [];
   let sent = 0;
   try {
-    io.stdout.write(`PING ${host} from ${session.info.localAddress}: ${size} data bytes\n`);
+    const address = isIpv4(host) ? host : (await stack.resolve(host)).addresses[0];
+    if (address === undefined) throw new NetworkError('EINVAL', `${host} has no IPv4 address`);
+    const shown = address === host ? host : `${host} (${address})`;
+    io.stdout.write(`PING ${shown} from ${session.info.localAddress}: ${size} data bytes\n`);
     const pending: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       if (i > 0) await sleep(1000);
       sent++;
       pending.push(
-        stack.ping(host, { timeoutMs, size }).then(
+        stack.ping(address, { timeoutMs, size }).then(
           (r: PingResult) => {
             rtts.push(r.rttMs);
             io.stdout.write(

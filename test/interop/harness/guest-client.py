@@ -10,6 +10,12 @@ CELLSTACK@@ lines.
       XFER dir=.. bytes=.. secs=.. retrans=.. timed_out=0|1 rtt_ms=.. ok=0|1 [sink=..]
       secs: up = first write -> sink report received; down = request sent -> last byte.
 
+  pingpong HOST PORT N SIZE LIMIT_S
+      Request/response against HOST:PORT (the peer's echo, 7): TCP_NODELAY, then N times send
+      SIZE bytes (pingpong_payload(i)) and read exactly SIZE back, checking them; at most
+      LIMIT_S. Prints PINGPONG-START, then PINGPONG count=.. secs=.. ok=0|1 (secs: first send
+      -> last byte back), then closes.
+
   probe HOST CAFILE NAME[,NAME...]
       One check per service of the peer; prints PROBE <name> ok|fail <detail> each.
 
@@ -119,6 +125,44 @@ def xfer(d, host, n, limit):
     s.close()
     say('XFER dir=%s bytes=%d secs=%.6f retrans=%d timed_out=%d rtt_ms=%.1f ok=%d%s' % (
         d, moved, secs, snmp('RetransSegs') - r0, int(timed_out), rtt, ok, extra))
+
+
+# -------------------------------------------------------------------------- pingpong
+def pingpong_payload(i, size):
+    # The same bytes as bench/vj-wire.bench.ts sends: 8 digits, then the alphabet, cut to size.
+    base = b'%08d' % i + b'abcdefghijklmnopqrstuvwxyz' * (size // 26 + 1)
+    return base[:size]
+
+
+def pingpong(host, port, n, size, limit):
+    s = socket.create_connection((host, port), timeout=min(30, limit))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(10)
+    say('PINGPONG-START')
+    t0 = time.monotonic()
+    end = t0 + limit
+    count = 0
+    ok = 1
+    try:
+        while count < n and time.monotonic() < end:
+            want = pingpong_payload(count, size)
+            s.sendall(want)
+            got = b''
+            while len(got) < size:
+                x = s.recv(size - len(got))
+                if not x:
+                    break
+                got += x
+            if got != want:
+                ok = 0
+                break
+            count += 1
+    except OSError as e:
+        print('[pingpong] error %s' % e, flush=True)
+        ok = 0
+    secs = time.monotonic() - t0
+    s.close()
+    say('PINGPONG count=%d secs=%.6f ok=%d' % (count, secs, int(ok and count == n)))
 
 
 # ----------------------------------------------------------------------------- probe
@@ -283,6 +327,8 @@ def main():
     a = sys.argv[1:]
     if a[0] == 'xfer':
         xfer(a[1], a[2], int(a[3]), float(a[4]))
+    elif a[0] == 'pingpong':
+        pingpong(a[1], int(a[2]), int(a[3]), int(a[4]), float(a[5]))
     elif a[0] == 'probe':
         probe(a[1], a[2], [x for x in a[3].split(',') if x])
     elif a[0] == 'listen':

@@ -19,13 +19,20 @@ import { launchUml } from './uml-launch.js';
 /**
  * A second UML guest whose pppd is a PPP *client* (`noipdefault`, `novj noccp`,
  * `lcp-echo-interval 0`): the Linux kernel's TCP as the client of a UmlPeer, for the
- * kernel-to-kernel anchor (k2k.ts) and for checking the peer's services with a known-good
- * client. Join its `serial` to the peer's with a LineBridge. After the link is up it runs one
- * fixed job of guest-client.py, then powers off.
+ * kernel-to-kernel anchor (k2k.ts), for checking the peer's services with a known-good
+ * client, and as the kernel's side of bench/vj-wire.bench.ts (`vj: true`, `sysctls`). Join its
+ * `serial` to the peer's with a LineBridge. After the link is up it runs one fixed job of
+ * guest-client.py, then powers off.
  */
 export type UmlClientJob =
   | { kind: 'xfer'; dir: 'up' | 'down'; bytes: number; limitS: number }
   | { kind: 'probe'; services: string[] }
+  /**
+   * Request/response against `port` (the peer's `echo`: 7): TCP_NODELAY, send `size` bytes,
+   * read exactly `size` back, `exchanges` times (at most `limitS`, default 60 s). Prints
+   * `PINGPONG-START`, then `PINGPONG count= secs= ok=0|1`.
+   */
+  | { kind: 'pingpong'; port: number; exchanges: number; size: number; limitS?: number }
   | { kind: 'idle' };
 
 export interface UmlClientOptions {
@@ -36,6 +43,16 @@ export interface UmlClientOptions {
   caFile?: string;
   /** Extra pppd words. */
   pppdOptions?: string[];
+  /**
+   * Van Jacobson TCP/IP header compression (RFC 1144): true leaves pppd's default (ask for it
+   * and accept it); false (default) passes `novj`.
+   */
+  vj?: boolean;
+  /**
+   * Kernel settings written before pppd starts, e.g. `{ 'net.ipv4.tcp_timestamps': '0' }`:
+   * the key's dots become slashes under /proc/sys. Keys `[a-z0-9_.]`, values `[A-Za-z0-9 _.-]`.
+   */
+  sysctls?: Record<string, string>;
   /** SO_SNDBUF of the guest's end of its serial socket pair (see UmlPeerOptions.serialSendBuffer). */
   serialSendBuffer?: number;
   memMb?: number;
@@ -67,6 +84,18 @@ function jobArgs(job: UmlClientJob): string[] | undefined {
       return ['xfer', job.dir, PEER, String(job.bytes), String(job.limitS)];
     case 'probe':
       return ['probe', PEER, `${GUEST_DIR}/ca.crt`, job.services.join(',')];
+    case 'pingpong':
+      for (const n of [job.port, job.exchanges, job.size]) {
+        if (!Number.isInteger(n) || n < 1) throw new Error(`bad pingpong job ${JSON.stringify(job)}`);
+      }
+      return [
+        'pingpong',
+        PEER,
+        String(job.port),
+        String(job.exchanges),
+        String(job.size),
+        String(job.limitS ?? 60),
+      ];
     case 'idle':
       return undefined;
   }
@@ -86,7 +115,7 @@ export function clientInit(
     'debug',
     'logfd',
     '3',
-    'novj',
+    ...(o.vj ? [] : ['novj']),
     'noccp',
     'lcp-echo-interval',
     '0',
@@ -101,7 +130,14 @@ export function clientInit(
   ];
   const job = jobArgs(o.job);
   const listen = o.listen ?? [];
-  return `${initPrologue({ hostDir: o.hostDir, kernelVersion: o.kernelVersion, modules: PPP_MODULES, hostname: 'cellstack-client', who: 'the cellstack kernel client guest' })}(sleep ${o.lifetimeS}; echo "${MARK}LIFETIME"; poweroff -f -f) &
+  const sysctls = Object.entries(o.sysctls ?? {}).map(([k, v]) => {
+    if (!/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(k) || !/^[A-Za-z0-9 _.-]{1,64}$/.test(v)) {
+      throw new Error(`bad sysctl ${k}=${v}`);
+    }
+    const path = `/proc/sys/${k.replaceAll('.', '/')}`;
+    return `echo ${shQuote(v)} > ${path} && echo "${MARK}SYSCTL ${k}=$(cat ${path})" || echo "${MARK}ERROR sysctl ${k}"\n`;
+  });
+  return `${initPrologue({ hostDir: o.hostDir, kernelVersion: o.kernelVersion, modules: PPP_MODULES, hostname: 'cellstack-client', who: 'the cellstack kernel client guest' })}${sysctls.join('')}(sleep ${o.lifetimeS}; echo "${MARK}LIFETIME"; poweroff -f -f) &
 ${listen.length > 0 ? `${py(['listen', CLIENT, listen.join(',')])} &\n` : ''}echo "${MARK}PPPD-START"
 pppd ${pppd.map(shQuote).join(' ')} 3>/dev/tty1 || { echo "${MARK}ERROR pppd client failed $?"; poweroff -f -f; }
 echo "${MARK}LINK-UP $(cut -d' ' -f1 /proc/uptime)"

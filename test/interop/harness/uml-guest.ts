@@ -41,6 +41,8 @@ export interface GuestConfig {
   user: string;
   password: string;
   pppdOptions: string[];
+  /** What pppd hands out as DNS servers (`ms-dns`, primary then secondary); default the peer. */
+  dnsServers?: string[];
   lcpEchoInterval: number;
   lcpEchoFailure: number;
   netem: string | undefined;
@@ -79,8 +81,7 @@ export function pppdArgs(c: GuestConfig): string[] {
     'name',
     'cellstack-peer',
     `${c.peerAddress}:${c.clientAddress}`,
-    'ms-dns',
-    c.peerAddress,
+    ...(c.dnsServers ?? [c.peerAddress]).flatMap((a) => ['ms-dns', a]),
     // Sends ConfReqs but keeps waiting for a client that is silent for a while.
     'passive',
     ...auth,

@@ -67,6 +67,17 @@ export function dnsNames(peer: string, client: string): Record<string, string> {
   };
 }
 
+/**
+ * A name with BIG_NAME_ADDRESSES A records: its answer (about 670 octets) exceeds the 512 a
+ * UDP answer may carry without EDNS (RFC 1035 4.2.1), so dnsmasq sets TC and a resolver must
+ * ask again over TCP.
+ */
+export const BIG_NAME = `big.${DNS_ZONE}`;
+export const BIG_NAME_ADDRESSES = 40;
+export function bigNameAddresses(): string[] {
+  return Array.from({ length: BIG_NAME_ADDRESSES }, (_, i) => `10.64.1.${i + 1}`);
+}
+
 export interface ServiceContext {
   /** The guest's PPP address (services bind it before ppp0 exists: ip_nonlocal_bind). */
   address: string;
@@ -204,6 +215,7 @@ const SERVICES: Partial<Record<UmlService, (ctx: ServiceContext) => GuestService
       ...Object.entries(names)
         .filter(([, v]) => /^\d/.test(v))
         .map(([k, v]) => `--host-record=${k},${v}`),
+      ...bigNameAddresses().map((a) => `--host-record=${BIG_NAME},${a}`),
       `--cname=mqtt.${DNS_ZONE},broker.${DNS_ZONE}`,
       `--txt-record=txt.${DNS_ZONE},"cellstack peer"`,
     ];

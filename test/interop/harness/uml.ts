@@ -33,6 +33,12 @@ export interface UmlPeerOptions {
   password?: string;
   /** Appended to pppd's command line, e.g. ['novj']. */
   pppdOptions?: string[];
+  /**
+   * The DNS servers pppd gives in IPCP (`ms-dns`, at most two: primary, secondary). Default
+   * the peer's own address (dnsmasq when the `dns` service runs). An address that is neither
+   * the peer's nor the client's is silent: the guest drops what is sent to it.
+   */
+  dnsServers?: string[];
   /** pppd keepalive; defaults 30 s / 4 failures. 0 disables the echo requests. */
   lcpEchoInterval?: number;
   lcpEchoFailure?: number;
@@ -196,6 +202,7 @@ export async function startUmlPeer(options: UmlPeerOptions = {}): Promise<UmlPee
       user,
       password,
       pppdOptions: options.pppdOptions ?? [],
+      ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
       lcpEchoInterval: options.lcpEchoInterval ?? 30,
       lcpEchoFailure: options.lcpEchoFailure ?? 4,
       netem: options.netem,
