@@ -79,7 +79,7 @@ export interface PppVjStats {
   compressedIn: number;
   /** UNCOMPRESSED_TCP frames accepted. */
   uncompressedIn: number;
-  /** COMPRESSED_TCP frames discarded after a lost frame, until one named its slot (RFC 1144 section 4). */
+  /** COMPRESSED_TCP frames discarded after a lost frame, until one named its slot (RFC 1144 section 4.2). */
   tossed: number;
   /** Frames that did not decode (truncated, unknown or bad slot, bad header, too long); each starts tossing. */
   errors: number;
@@ -267,7 +267,7 @@ export class PppCore {
       return;
     }
     // A frame was lost on the line: the VJ decompressor must know where in the sequence
-    // (RFC 1144 section 4), so that compressed frames after it are tossed.
+    // (RFC 1144 section 4.2), so that compressed frames after it are tossed.
     let b = 0;
     for (let i = 0; i < frames.length; i++) {
       for (; b < bad.length && bad[b]! <= i; b++) this.decompressor?.toss();

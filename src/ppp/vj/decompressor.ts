@@ -51,7 +51,7 @@ export interface VjDecompressorStats {
   compressed: number;
   /** UNCOMPRESSED_TCP frames accepted (each loads a slot and clears the toss state). */
   uncompressed: number;
-  /** COMPRESSED_TCP frames discarded while tossing (RFC 1144 section 4). */
+  /** COMPRESSED_TCP frames discarded while tossing (RFC 1144 section 4.2). */
   tossed: number;
   /** Frames dropped as errors, by reason (all but `tossed`); each error starts tossing. */
   errors: Record<Exclude<VjDrop, 'tossed'>, number>;
@@ -77,7 +77,7 @@ export interface VjDecompressorOptions extends VjParams {
  * slot (or reuses the last one), and its deltas are applied to the slot's saved header; the
  * IP Total Length and header checksum are computed afresh, the TCP checksum is the sender's.
  *
- * Errors (RFC 1144 section 4): once a frame is lost, deltas that follow would apply to stale
+ * Errors (RFC 1144 section 4.2): once a frame is lost, deltas that follow would apply to stale
  * state and give wrong packets (which only the TCP checksum might catch). So after a framing
  * error reported by the link (`toss()`: FCS error, abort, runt) or a frame that does not
  * decode, COMPRESSED_TCP frames without a slot number are discarded until one names its slot
@@ -152,7 +152,7 @@ export class VjDecompressor {
 
   /**
    * The framing layer dropped a frame (FCS error, abort, runt, oversize): it may have been
-   * one of ours, so discard COMPRESSED_TCP frames until one names its slot (RFC 1144 section 4).
+   * one of ours, so discard COMPRESSED_TCP frames until one names its slot (RFC 1144 section 4.2).
    */
   toss(): void {
     if (!this.tossing) this.stats.tossEvents++;
