@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetStack } from '../../src/ip/stack.js';
 import { PppLink, type PppLinkOptions } from '../../src/ppp/link.js';
-import { collect } from '../helpers/collect.js';
 import { LineBridge } from './harness/line.js';
 import { peer } from './harness/peers.js';
-import { rigStream } from './harness/rig-stream.js';
+import { downloadFromSource, uploadToSink } from './harness/transfer.js';
 import { startUmlPeer, type UmlPeer, type UmlPeerOptions, umlProblem } from './harness/uml.js';
 
 /**
@@ -17,7 +15,6 @@ import { startUmlPeer, type UmlPeer, type UmlPeerOptions, umlProblem } from './h
  * repairs). With pppd's `novj` we fall back to plain IP.
  */
 const uml = peer('uml', umlProblem());
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const cleanup: (() => Promise<void> | void)[] = [];
 const MiB = 1024 * 1024;
 
@@ -58,21 +55,9 @@ async function setup(
   return { guest, line, link, stack };
 }
 
-async function upload(stack: NetStack, guest: UmlPeer, n: number): Promise<void> {
-  const data = rigStream(0, n);
-  const s = stack.connect({ host: guest.peerAddress, port: 5002, allowHalfOpen: true });
-  s.end(data);
-  const answer = (await collect(s)).toString();
-  expect(answer).toMatch(new RegExp(`^OK bytes=${n} sha256=${sha(data)} `));
-}
-
-async function download(stack: NetStack, guest: UmlPeer, n: number): Promise<void> {
-  const s = stack.connect({ host: guest.peerAddress, port: 5001 });
-  s.write(`${n}\n`);
-  const got = await collect(s);
-  expect(got.length).toBe(n);
-  expect(sha(got)).toBe(sha(rigStream(0, n)));
-}
+const upload = (stack: NetStack, guest: UmlPeer, n: number) => uploadToSink(stack, guest.peerAddress, n);
+const download = (stack: NetStack, guest: UmlPeer, n: number) =>
+  downloadFromSource(stack, guest.peerAddress, n);
 
 /** pppd's log shows VJ agreed both ways: it Acked ours and we Acked its. */
 function expectVjNegotiated(guest: UmlPeer): void {

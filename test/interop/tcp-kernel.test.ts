@@ -5,6 +5,7 @@ import { collect } from '../helpers/collect.js';
 import { type LinkedGuest, startLinkedGuest } from './harness/linked-guest.js';
 import { peer } from './harness/peers.js';
 import { rigStream } from './harness/rig-stream.js';
+import { downloadFromSource, uploadToSink } from './harness/transfer.js';
 import { type UmlPeer, umlProblem } from './harness/uml.js';
 
 /**
@@ -30,21 +31,11 @@ describe.skipIf(uml.skip)('TCP against the Linux kernel (pppd in UML), clean lin
   });
 
   it('downloads 1 MiB from the source service intact', async () => {
-    const n = 1 << 20;
-    const s = stack.connect({ host: guest.peerAddress, port: 5001 });
-    s.write(`${n}\n`);
-    const got = await collect(s);
-    expect(got.length).toBe(n);
-    expect(sha(got)).toBe(sha(rigStream(0, n)));
+    await downloadFromSource(stack, guest.peerAddress, 1 << 20);
   });
 
   it('uploads 1 MiB to the sink service intact (half-close, then its answer)', async () => {
-    const n = 1 << 20;
-    const data = rigStream(0, n);
-    const s = stack.connect({ host: guest.peerAddress, port: 5002, allowHalfOpen: true });
-    s.end(data);
-    const answer = (await collect(s)).toString();
-    expect(answer).toMatch(new RegExp(`^OK bytes=${n} sha256=${sha(data)} `));
+    await uploadToSink(stack, guest.peerAddress, 1 << 20);
   });
 
   it('echoes many small writes in order', async () => {
