@@ -2,7 +2,6 @@ import type { LookupAddress } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import tls from 'node:tls';
 import { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsError } from '../../src/ip/index.js';
@@ -10,6 +9,7 @@ import { NetStack } from '../../src/ip/stack.js';
 import { PppLink } from '../../src/ppp/link.js';
 import { type LinkedGuest, startLinkedGuest } from './harness/linked-guest.js';
 import { peer } from './harness/peers.js';
+import { nodeTlsGet } from './harness/tls-get.js';
 import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
 import { BIG_NAME, bigNameAddresses, DNS_ZONE } from './harness/uml-services.js';
 
@@ -143,27 +143,12 @@ describe.skipIf(uml.skip)('DNS and UDP against dnsmasq and the echo service in t
 
   it('node:tls connects by name over a socket the stack resolved', async () => {
     const name = `peer.${DNS_ZONE}`;
-    const socket = tls.connect({
-      socket: stack.connect({ host: name, port: 4433 }) as unknown as net.Socket,
+    const r = await nodeTlsGet(stack.connect({ host: name, port: 4433 }), {
       ca: readFileSync(guest.certs!.ca),
       servername: name,
-      minVersion: 'TLSv1.2',
     });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    expect(socket.authorized).toBe(true);
-    socket.write('GET / HTTP/1.0\r\n\r\n');
-    const body = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      socket.on('data', (d: Buffer) => {
-        text += d.toString();
-      });
-      socket.once('end', () => resolve(text));
-      socket.once('error', reject);
-    });
-    expect(body).toMatch(/^HTTP\/1\.0 200 ok/);
+    expect(r.authorized).toBe(true);
+    expect(r.body).toMatch(/^HTTP\/1\.0 200 ok/);
   });
 
   it('http.get passes the stack lookup through createConnection, like net.connect', async () => {
