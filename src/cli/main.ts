@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
 import * as at from './commands/at.js';
 import * as dial from './commands/dial.js';
+import * as get from './commands/get.js';
 import * as info from './commands/info.js';
 import * as nc from './commands/nc.js';
 import * as ping from './commands/ping.js';
 import * as ports from './commands/ports.js';
 import * as resolve from './commands/resolve.js';
 import { type Io, processIo, reportError } from './output.js';
+import { version } from './version.js';
 
 /**
  * The `cellstack` command: one file per subcommand under commands/, each a thin layer over
@@ -19,14 +20,7 @@ interface Command {
   run(argv: readonly string[], io: Io): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc, resolve };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc, resolve, get };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));

@@ -17,6 +17,9 @@ selected service (python starts slowly in UML):
                          of the rig stream with Content-Length
     tls-echo tcp 4434    TLS 1.2 only (python ssl = the host's OpenSSL, cert from --certs):
                          echoes the decrypted bytes back until the client closes
+    hello-request tcp 4435  not TLS: reads the client's first flight (the ClientHello) and
+                         answers with a plaintext TLS 1.2 HelloRequest record, then reads
+                         until the client closes (<= 2 s; then the server closes)
 
   connect SEQ PORT ADDR HEXPAYLOAD shut|noshut TIMEOUT
     Opens a TCP connection to ADDR:PORT, sends the payload, half-closes if `shut`, reads
@@ -101,6 +104,24 @@ def serve_conn(kind, conn, addr):
                 if kind != 'discard':
                     conn.sendall(data)
                     n_out += len(data)
+        elif kind == 'hello-request':
+            conn.settimeout(10)
+            data = conn.recv(65536)
+            n_in += len(data)
+            if data:
+                # handshake record, TLS 1.2, 4 octets: HelloRequest (type 0, empty body)
+                conn.sendall(bytes([22, 3, 3, 0, 4, 0, 0, 0, 0]))
+                n_out += 9
+                # A client that ignores it waits for a ServerHello: hang up after 2 s.
+                conn.settimeout(2)
+                try:
+                    while True:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        n_in += len(data)
+                except socket.timeout:
+                    log(kind, 'no close from the client within 2 s: closing')
         elif kind == 'chargen':
             while time.monotonic() < end and n_out < MAX_CHARGEN:
                 conn.sendall(CHARGEN)
@@ -226,7 +247,8 @@ class HttpServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-PORTS = {'echo': 7, 'discard': 9, 'chargen': 19, 'source': 5001, 'sink': 5002, 'http': 8080, 'tls-echo': 4434}
+PORTS = {'echo': 7, 'discard': 9, 'chargen': 19, 'source': 5001, 'sink': 5002, 'http': 8080, 'tls-echo': 4434,
+         'hello-request': 4435}
 UDP = {'echo', 'discard'}
 
 

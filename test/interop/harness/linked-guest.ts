@@ -1,6 +1,6 @@
 import { NetStack } from '../../../src/ip/stack.js';
 import { PppLink } from '../../../src/ppp/link.js';
-import { startUmlPeer, type UmlPeer, type UmlService } from './uml.js';
+import { startUmlPeer, type UmlPeer, type UmlPeerOptions, type UmlService } from './uml.js';
 
 /** A UML peer with `services`, our PPP link to it up, a NetStack on top, the path warmed. */
 export interface LinkedGuest {
@@ -10,8 +10,12 @@ export interface LinkedGuest {
   stop(): Promise<void>;
 }
 
-export async function startLinkedGuest(services: UmlService[]): Promise<LinkedGuest> {
-  const guest = await startUmlPeer({ auth: 'none', services, lcpEchoInterval: 0 });
+/** `options`: more of startUmlPeer's (e.g. `tlsMatrix`, `extraFiles`, `memMb`). */
+export async function startLinkedGuest(
+  services: UmlService[],
+  options: Omit<UmlPeerOptions, 'services' | 'auth' | 'lcpEchoInterval'> = {},
+): Promise<LinkedGuest> {
+  const guest = await startUmlPeer({ ...options, auth: 'none', services, lcpEchoInterval: 0 });
   const link = new PppLink(guest.serial, { lcp: { echoIntervalMs: 0 } }).open();
   await link.waitUp(20_000);
   const stack = new NetStack(link);

@@ -5,6 +5,7 @@ import {
   guestServices,
   guestServicesPy,
   TLS_SERVICES,
+  type TlsMatrixServer,
   type UmlService,
 } from './uml-services.js';
 
@@ -52,6 +53,8 @@ export interface GuestConfig {
   lifetimeS: number;
   /** Extra `openssl s_server` words for the `tls` service. */
   tlsServerOptions?: string[];
+  /** TLS servers on ports of their own (see TlsMatrixServer). */
+  tlsMatrix?: TlsMatrixServer[];
 }
 
 export interface GuestBuild {
@@ -177,6 +180,9 @@ function servicesScript(list: Array<[string, GuestService]>): string {
  *   connect <port> <ipv4> <hex|-> shut|noshut <secs>
  *                                        -> CTL seq connect-started, later (from
  *                                           guest-services.py) connect-open / -done / -error
+ *   renegotiate <port>                   -> writes s_server's interactive `R` to the stdin FIFO
+ *                                           of the TLS matrix server on <port>:
+ *                                           CTL seq renegotiate-sent | no-fifo
  */
 function controlLoop(python: string): string {
   return `control() {
@@ -219,6 +225,15 @@ function controlLoop(python: string): string {
           ${python} -u ${GUEST_DIR}/services/guest-services.py connect "$seq" "$1" "$2" "$3" "$4" "$5" 2>&1 &
         else
           echo "${MARK}CTL $seq bad"
+        fi ;;
+      'renegotiate '*)
+        port=\${cmd#renegotiate }
+        case "$port" in ''|*[!0-9]*) echo "${MARK}CTL $seq bad"; continue ;; esac
+        if [ -p ${GUEST_DIR}/stdin-"$port" ]; then
+          printf 'R\n' > ${GUEST_DIR}/stdin-"$port"
+          echo "${MARK}CTL $seq renegotiate-sent"
+        else
+          echo "${MARK}CTL $seq no-fifo"
         fi ;;
       *) echo "${MARK}CTL $seq unknown" ;;
     esac
@@ -274,7 +289,7 @@ export function buildGuest(c: GuestConfig): GuestBuild {
     throw new Error(`netem spec has unexpected characters: ${JSON.stringify(c.netem)}`);
   }
   const files = new Map<string, { content: string; mode: number }>();
-  const needsCerts = c.services.some((s) => TLS_SERVICES.includes(s));
+  const needsCerts = c.services.some((s) => TLS_SERVICES.includes(s)) || (c.tlsMatrix ?? []).length > 0;
   const ctx = {
     address: c.peerAddress,
     clientAddress: c.clientAddress,
@@ -283,6 +298,8 @@ export function buildGuest(c: GuestConfig): GuestBuild {
     certsDir: `${GUEST_DIR}/certs`,
     selected: c.services,
     tlsServerOptions: c.tlsServerOptions ?? [],
+    tlsMatrix: c.tlsMatrix ?? [],
+    guestDir: GUEST_DIR,
   };
   const services = guestServices(c.services, ctx);
   for (const [, s] of services) {

@@ -18,8 +18,10 @@ export type UmlService =
   | 'http'
   | 'tls'
   | 'tls-echo'
+  | 'hello-request'
   | 'mqtt'
-  | 'mqtts';
+  | 'mqtts'
+  | 'mqtts-mutual';
 
 export const UML_SERVICES: readonly UmlService[] = [
   'dns',
@@ -31,8 +33,10 @@ export const UML_SERVICES: readonly UmlService[] = [
   'http',
   'tls',
   'tls-echo',
+  'hello-request',
   'mqtt',
   'mqtts',
+  'mqtts-mutual',
 ];
 
 /** Where each service listens on the peer address. */
@@ -47,12 +51,49 @@ export const SERVICE_PORTS: Readonly<Record<UmlService, { tcp: readonly number[]
     http: { tcp: [8080], udp: [] },
     tls: { tcp: [4433], udp: [] },
     'tls-echo': { tcp: [4434], udp: [] },
+    'hello-request': { tcp: [4435], udp: [] },
     mqtt: { tcp: [1883], udp: [] },
     mqtts: { tcp: [8883], udp: [] },
+    'mqtts-mutual': { tcp: [8884], udp: [] },
   };
 
 /** Services that need the per-run test CA and server certificate. */
-export const TLS_SERVICES: readonly UmlService[] = ['tls', 'tls-echo', 'mqtts'];
+export const TLS_SERVICES: readonly UmlService[] = ['tls', 'tls-echo', 'mqtts', 'mqtts-mutual'];
+
+/**
+ * One TLS server of the `tlsMatrix` option: any number of them run in one guest, each on its
+ * own port, so that a test file can check many server configurations with one boot.
+ */
+export interface TlsMatrixServer {
+  /** Console label: its output lines start with `[tls-<name>] `. `[A-Za-z0-9_-]`. */
+  name: string;
+  /** TCP port; must not be one of SERVICE_PORTS' nor another matrix server's. */
+  port: number;
+  /**
+   * 'openssl': `openssl s_server -accept <peer>:<port> ...args` (bound to the peer address);
+   * 'gnutls': `gnutls-serv --port <port> ...args` (gnutls-serv has no bind option: it binds
+   * every interface, which in the guest means lo and ppp0).
+   */
+  program: 'openssl' | 'gnutls';
+  /**
+   * The rest of the command line, one word each (checked against `[A-Za-z0-9:+._=@/%,-]`).
+   * Files: GUEST_CERTS_DIR (the harness's certificates) and GUEST_FILES_DIR (`extraFiles`).
+   */
+  args: string[];
+  /**
+   * openssl only: stdin is a FIFO the control channel writes to (`renegotiate(port)` sends
+   * s_server's interactive `R`), instead of /dev/null. Use without `-rev`/`-www`.
+   */
+  stdin?: boolean;
+}
+
+const MATRIX_WORD_RE = /^[A-Za-z0-9:+._=@/%,-]+$/;
+const MATRIX_NAME_RE = /^[A-Za-z0-9_-]{1,40}$/;
+
+/** Guest path of the FIFO that is a matrix server's stdin (`stdin: true`). */
+export function matrixStdin(dir: string, port: number): string {
+  return `${dir}/stdin-${port}`;
+}
 
 /** Names the guest's DNS server answers; anything else under DNS_ZONE is NXDOMAIN. */
 export const DNS_ZONE = 'cellstack.test';
@@ -92,6 +133,10 @@ export interface ServiceContext {
   selected?: readonly UmlService[];
   /** Extra words for `openssl s_server` (the `tls` service), e.g. ['-cipher', 'AES128-SHA']. */
   tlsServerOptions?: readonly string[];
+  /** The `tlsMatrix` servers. */
+  tlsMatrix?: readonly TlsMatrixServer[];
+  /** Where the guest keeps its generated files (the FIFOs of `stdin` matrix servers go there). */
+  guestDir?: string;
 }
 
 export interface GuestService {
@@ -117,6 +162,7 @@ const PYTHON_SERVICES: ReadonlySet<UmlService> = new Set([
   'sink',
   'http',
   'tls-echo',
+  'hello-request',
 ]);
 
 /** guest-services.py, as the guest will run it. */
@@ -179,6 +225,16 @@ function mosquittoConf(ctx: ServiceContext, names: readonly UmlService[]): strin
       `cafile ${d}/ca.crt`,
       `certfile ${d}/server.crt`,
       `keyfile ${d}/server.key`,
+    );
+  }
+  if (names.includes('mqtts-mutual')) {
+    const d = certsDir(ctx);
+    lines.push(
+      `listener 8884 ${ctx.address}`,
+      `cafile ${d}/ca.crt`,
+      `certfile ${d}/server.crt`,
+      `keyfile ${d}/server.key`,
+      'require_certificate true',
     );
   }
   return lines.join('\n') + '\n';
@@ -259,7 +315,58 @@ const SERVICES: Partial<Record<UmlService, (ctx: ServiceContext) => GuestService
   },
   mqtt: (ctx) => mosquitto(ctx, ['mqtt']),
   mqtts: (ctx) => mosquitto(ctx, ['mqtts']),
+  'mqtts-mutual': (ctx) => mosquitto(ctx, ['mqtts-mutual']),
 };
+
+const MOSQUITTO: ReadonlySet<UmlService> = new Set(['mqtt', 'mqtts', 'mqtts-mutual']);
+const RESERVED_PORTS = new Set(Object.values(SERVICE_PORTS).flatMap((p) => p.tcp));
+
+/** The `tlsMatrix` servers as guest services, labelled `tls-<name>`. Throws on a bad entry. */
+export function tlsMatrixServices(
+  servers: readonly TlsMatrixServer[],
+  ctx: ServiceContext,
+): Array<[string, GuestService]> {
+  const ports = new Set<number>();
+  const names = new Set<string>();
+  return servers.map((m) => {
+    if (!MATRIX_NAME_RE.test(m.name) || names.has(m.name))
+      throw new Error(`bad or repeated TLS matrix server name ${JSON.stringify(m.name)}`);
+    names.add(m.name);
+    if (
+      !Number.isInteger(m.port) ||
+      m.port < 1 ||
+      m.port > 65535 ||
+      RESERVED_PORTS.has(m.port) ||
+      ports.has(m.port)
+    )
+      throw new Error(`TLS matrix server ${m.name}: port ${m.port} is taken or invalid`);
+    ports.add(m.port);
+    for (const w of m.args) {
+      if (!MATRIX_WORD_RE.test(w))
+        throw new Error(`TLS matrix server ${m.name}: unexpected argument ${JSON.stringify(w)}`);
+    }
+    let command: string;
+    let needs: string;
+    if (m.program === 'openssl') {
+      const args = ['openssl', 's_server', '-accept', `${ctx.address}:${m.port}`, ...m.args];
+      const line = args.map(shQuote).join(' ');
+      if (m.stdin) {
+        if (!ctx.guestDir) throw new Error('TLS matrix servers with stdin need ServiceContext.guestDir');
+        const fifo = shQuote(matrixStdin(ctx.guestDir, m.port));
+        // Opened read-write: s_server never sees EOF, and writers never block.
+        command = `{ [ -p ${fifo} ] || mkfifo ${fifo}; } && ${line} 0<>${fifo}`;
+      } else {
+        command = `${line} </dev/null`;
+      }
+      needs = '/usr/bin/openssl';
+    } else {
+      if (m.stdin) throw new Error(`TLS matrix server ${m.name}: stdin is for openssl only`);
+      command = `${['gnutls-serv', '--port', String(m.port), ...m.args].map(shQuote).join(' ')} </dev/null`;
+      needs = '/usr/bin/gnutls-serv';
+    }
+    return [`tls-${m.name}`, { files: {}, command, tcp: [m.port], udp: [], needs: [needs] }];
+  });
+}
 
 /** One service on its own (a Python service in a process of its own). */
 export function guestService(name: UmlService, ctx: ServiceContext): GuestService {
@@ -271,8 +378,8 @@ export function guestService(name: UmlService, ctx: ServiceContext): GuestServic
 
 /**
  * The processes that run `names`, labelled: every Python service in one process ('py'),
- * mqtt and mqtts in one mosquitto ('mosquitto'), the others one each. `echo` also starts
- * `discard`, as it always has.
+ * mqtt, mqtts and mqtts-mutual in one mosquitto ('mosquitto'), the others one each, then the
+ * `ctx.tlsMatrix` servers ('tls-<name>'). `echo` also starts `discard`, as it always has.
  */
 export function guestServices(
   names: readonly UmlService[],
@@ -281,14 +388,15 @@ export function guestServices(
   const set = new Set(names);
   if (set.has('echo')) set.add('discard');
   const py = UML_SERVICES.filter((n) => set.has(n) && PYTHON_SERVICES.has(n));
-  const mq = UML_SERVICES.filter((n) => set.has(n) && (n === 'mqtt' || n === 'mqtts'));
+  const mq = UML_SERVICES.filter((n) => set.has(n) && MOSQUITTO.has(n));
   const out: Array<[string, GuestService]> = [];
   for (const n of UML_SERVICES) {
-    if (!set.has(n) || PYTHON_SERVICES.has(n) || n === 'mqtt' || n === 'mqtts') continue;
+    if (!set.has(n) || PYTHON_SERVICES.has(n) || MOSQUITTO.has(n)) continue;
     out.push([n, guestService(n, ctx)]);
   }
   if (mq.length > 0) out.push(['mosquitto', mosquitto(ctx, mq)]);
   if (py.length > 0) out.push(['py', pythonService(py, ctx)]);
+  out.push(...tlsMatrixServices(ctx.tlsMatrix ?? [], ctx));
   for (const n of set)
     if (!UML_SERVICES.includes(n)) throw new Error(`unknown UML service ${JSON.stringify(n)}`);
   return out;

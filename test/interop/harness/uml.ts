@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { makeTestCerts, type PeerCerts } from './certs.js';
 import type { LineLog } from './line-log.js';
 import { type TcpStats, tcpStatsFrom } from './net-stats.js';
-import { MARK, NETEM_SPEC_RE } from './uml-guest.js';
+import { GUEST_DIR, MARK, NETEM_SPEC_RE } from './uml-guest.js';
 import { umlKernelVersion, umlProblem, writeGuest } from './uml-host.js';
 import { launchUml } from './uml-launch.js';
-import { TLS_SERVICES, type UmlService } from './uml-services.js';
+import { TLS_SERVICES, type TlsMatrixServer, type UmlService } from './uml-services.js';
 
 /**
  * A real Linux pppd (and the Linux kernel's PPP and IP stack) as the client's peer, inside
@@ -22,8 +22,14 @@ export type { PeerCerts } from './certs.js';
 export type { TcpStats } from './net-stats.js';
 export { tcpStatsDelta } from './net-stats.js';
 export { umlProblem } from './uml-host.js';
-export type { UmlService } from './uml-services.js';
+export type { TlsMatrixServer, UmlService } from './uml-services.js';
 export { SERVICE_PORTS } from './uml-services.js';
+
+/** Guest path of the harness's test certificates (ca.crt, server.crt/.key, client.crt/.key). */
+export const GUEST_CERTS_DIR = `${GUEST_DIR}/certs`;
+/** Guest path of `extraFiles`. */
+export const GUEST_FILES_DIR = `${GUEST_DIR}/files`;
+const EXTRA_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export interface UmlPeerOptions {
   /** 'none' (default) = pppd `noauth`; else `auth require-pap|require-chap` with the secret. */
@@ -51,12 +57,25 @@ export interface UmlPeerOptions {
    * Services bound to the peer address (default none), by name: 'echo' (tcp/udp 7, also
    * starts 'discard'), 'discard' (tcp/udp 9), 'chargen' (tcp 19), 'source' (tcp 5001), 'sink'
    * (tcp 5002), 'http' (tcp 8080), 'tls' (tcp 4433, openssl s_server -www -tls1_2),
-   * 'tls-echo' (tcp 4434), 'mqtt' (tcp 1883, mosquitto), 'mqtts' (tcp 8883, mosquitto + TLS),
-   * 'dns' (udp/tcp 53, dnsmasq). See README.md.
+   * 'tls-echo' (tcp 4434), 'hello-request' (tcp 4435, a plaintext HelloRequest to any
+   * ClientHello), 'mqtt' (tcp 1883, mosquitto), 'mqtts' (tcp 8883, mosquitto + TLS),
+   * 'mqtts-mutual' (tcp 8884, TLS with require_certificate), 'dns' (udp/tcp 53, dnsmasq).
+   * See README.md.
    */
   services?: UmlService[];
   /** Extra `openssl s_server` words for 'tls', e.g. ['-cipher', 'ECDHE-RSA-AES128-GCM-SHA256']. */
   tlsServerOptions?: string[];
+  /**
+   * More TLS servers, each on a port of its own (openssl s_server or gnutls-serv with any
+   * arguments): one boot serves a whole matrix of server configurations. Console lines
+   * `[tls-<name>] ...`. Implies the test certificates (`certs`). See TlsMatrixServer.
+   */
+  tlsMatrix?: TlsMatrixServer[];
+  /**
+   * Files copied into the guest at GUEST_FILES_DIR/<name> (certificates, keys) before it
+   * boots. Names `[A-Za-z0-9._-]`.
+   */
+  extraFiles?: Record<string, string | Uint8Array>;
   /** Make the test certificates even when no TLS service runs (`certs` is then set). */
   certs?: boolean;
   /** One pppd session, then the guest halts. Default: pppd restarts after each session (<= 100). */
@@ -146,6 +165,11 @@ export interface UmlPeer {
     payload?: Uint8Array | string,
     options?: GuestConnectOptions,
   ): Promise<GuestConnectResult>;
+  /**
+   * Writes s_server's interactive `R` (renegotiate: a HelloRequest on its current connection)
+   * to the stdin of the TLS matrix server on `port`, which must have `stdin: true`.
+   */
+  renegotiate(port: number): Promise<void>;
   /** Ends the guest and every process it left, removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -211,10 +235,18 @@ export async function startUmlPeer(options: UmlPeerOptions = {}): Promise<UmlPee
       maxSessions: MAX_SESSIONS,
       lifetimeS: Math.ceil((options.lifetimeMs ?? 30 * 60_000) / 1000),
       tlsServerOptions: options.tlsServerOptions ?? [],
+      tlsMatrix: options.tlsMatrix ?? [],
     });
     // The guest copies work/guest at boot: the certificates must be there before it starts.
-    if (options.certs || services.some((s) => TLS_SERVICES.includes(s))) {
+    const matrix = (options.tlsMatrix ?? []).length > 0;
+    if (options.certs || matrix || services.some((s) => TLS_SERVICES.includes(s))) {
       certs = await makeTestCerts(join(work, 'guest', 'certs'));
+    }
+    const extra = Object.entries(options.extraFiles ?? {});
+    if (extra.length > 0) mkdirSync(join(work, 'guest', 'files'));
+    for (const [name, content] of extra) {
+      if (!EXTRA_FILE_RE.test(name)) throw new Error(`bad extra file name ${JSON.stringify(name)}`);
+      writeFileSync(join(work, 'guest', 'files', name), content, { mode: 0o600 });
     }
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
@@ -316,6 +348,12 @@ export async function startUmlPeer(options: UmlPeerOptions = {}): Promise<UmlPee
         head: m[4] === '-' ? Buffer.alloc(0) : Buffer.from(m[4]!, 'hex'),
         from: open?.split(' ').at(-1) ?? '',
       };
+    },
+    renegotiate: async (port) => {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+      const { answer } = await command(`renegotiate ${port}`);
+      if (answer !== 'renegotiate-sent')
+        throw new Error(`renegotiate ${port} failed in the guest: ${answer}`);
     },
     stop,
   };
