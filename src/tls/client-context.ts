@@ -84,13 +84,15 @@ export class ClientContext {
     this.requireEms = config.requireExtendedMasterSecret ?? true;
   }
 
-  /** Protects `data` as records of `type` with the current write state and queues them. */
-  emitRecords(type: number, data: Uint8Array, version = TLS12): void {
-    for (const r of this.records.emit(type, data, version)) {
-      this.output.push(r);
-      this.stats.recordsOut++;
-      this.stats.bytesOut += r.length;
-    }
+  /**
+   * Protects `data` (one buffer or pieces of one stream) as records of `type` with the current
+   * write state and queues them: one Buffer, which nobody changes once queued.
+   */
+  emitRecords(type: number, data: Uint8Array | readonly Uint8Array[], version = TLS12): void {
+    const { bytes, records } = this.records.emit(type, data, version);
+    this.output.push(bytes);
+    this.stats.recordsOut += records;
+    this.stats.bytesOut += bytes.length;
   }
 
   /** Frames a handshake message, hashes it into the transcript, and queues it. */

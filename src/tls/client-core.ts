@@ -143,10 +143,17 @@ export class TlsClientCore {
     });
   }
 
-  /** Application data, once connected (RFC 5246 10: never before the handshake ends). */
-  write(data: Uint8Array): void {
+  /**
+   * Application data, once connected (RFC 5246 10: never before the handshake ends). Given as
+   * pieces (writes coalesced by the shell), they fill records up to 2^14 octets as one stream.
+   * The bytes are read now and not kept.
+   */
+  write(data: Uint8Array | readonly Uint8Array[]): void {
     if (this.ctx.state !== 'connected' || this.writeClosed) throw new RangeError('not connected for writing');
-    if (data.length === 0) return;
+    let n = 0;
+    if (data instanceof Uint8Array) n = data.length;
+    else for (const d of data) n += d.length;
+    if (n === 0) return;
     this.guard(() => this.ctx.emitRecords(ContentType.application_data, data));
   }
 
@@ -238,7 +245,8 @@ export class TlsClientCore {
         if (ctx.state !== 'connected')
           throw fail('unexpected_message', 'application data before the handshake ended');
         this.warnings = 0;
-        ctx.events.push({ type: 'data', data: Buffer.from(fragment) });
+        // Decryption gave new memory (RecordProtection.decrypt): hand it on without a copy.
+        ctx.events.push({ type: 'data', data: ctx.records.readEncrypted ? fragment : Buffer.from(fragment) });
         return;
     }
   }

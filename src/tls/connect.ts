@@ -11,7 +11,7 @@ import { TlsError } from './errors.js';
 import { type PeerVerification, TlsSocket, type Transport, wallClock } from './socket.js';
 import { loadClientCredentials } from './x509/credentials.js';
 import type { PeerCertificate } from './x509/errors.js';
-import { verifyServerChain } from './x509/verify.js';
+import { type VerifyServerChainResult, verifyServerChain } from './x509/verify.js';
 
 /** Options of `connect()`, shaped like tls.connect's (the subset that makes sense here). */
 export interface TlsConnectOptions {
@@ -171,11 +171,7 @@ export function connect(options: TlsConnectOptions, cb?: () => void): SecureSock
   const holder: { socket?: TlsSocket } = {};
   const verifyPeer = (chain: Buffer[]): CertificateRejection | undefined => {
     const r = describe(chain);
-    const peer: PeerVerification = {
-      authorized: r.authorized,
-      authorizationError: r.error?.code,
-      peerCertificate: r.peerCertificate,
-    };
+    const peer = peerVerification(r);
     const s = holder.socket;
     if (s) {
       s.peer = peer;
@@ -202,19 +198,23 @@ export function connect(options: TlsConnectOptions, cb?: () => void): SecureSock
     clock: options.clock ?? wallClock,
     // After a resumption no Certificate arrives: check the session's chain again, as node:tls
     // reports the original verification.
-    describeChain: (chain) => {
-      const r = describe(chain);
-      return {
-        authorized: r.authorized,
-        authorizationError: r.error?.code,
-        peerCertificate: r.peerCertificate,
-      };
-    },
+    describeChain: (chain) => peerVerification(describe(chain)),
   });
   holder.socket = socket;
   if (cb) socket.once('secureConnect', cb);
   socket.startHandshake();
   return socket;
+}
+
+/** What the socket keeps of a verification; the PeerCertificate is built on first access (getPeerCertificate). */
+function peerVerification(r: VerifyServerChainResult): PeerVerification {
+  return {
+    authorized: r.authorized,
+    authorizationError: r.error?.code,
+    get peerCertificate() {
+      return r.peerCertificate;
+    },
+  };
 }
 
 function connectNode(

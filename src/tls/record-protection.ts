@@ -1,4 +1,15 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
+import {
+  type CipherChaCha20Poly1305,
+  type CipherGCM,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createSecretKey,
+  type DecipherChaCha20Poly1305,
+  type DecipherGCM,
+  type KeyObject,
+} from 'node:crypto';
 import type { CipherSuite, MacAlgorithm } from './cipher-suites.js';
 import { Limits, TLS12 } from './constants.js';
 import { fail } from './errors.js';
@@ -18,10 +29,37 @@ export interface DirectionKeys {
  */
 export interface RecordProtection {
   encrypt(type: number, seq: bigint, plaintext: Uint8Array): Uint8Array;
-  /** Throws TlsAlert bad_record_mac (for every kind of failure) or record_overflow. */
+  /**
+   * Throws TlsAlert bad_record_mac (for every kind of failure) or record_overflow. Once keys
+   * are in use (everything but NULL_PROTECTION) the plaintext returned is new memory the
+   * caller owns; `fragment` may be a view of the transport's chunk and is not kept.
+   */
   decrypt(type: number, seq: bigint, fragment: Uint8Array): Uint8Array;
   /** Ciphertext expansion at most, for sizing. */
   readonly overhead: number;
+  /** The exact length of the protected fragment of `n` plaintext octets. */
+  sealedLength(n: number): number;
+  /**
+   * Protects the plaintext made of `parts` (`length` octets in all) straight into `out` at
+   * `offset`, writing exactly `sealedLength(length)` octets (the record's header is the
+   * caller's). The same bytes `encrypt` gives for the concatenated parts.
+   */
+  seal(
+    type: number,
+    seq: bigint,
+    parts: readonly Uint8Array[],
+    length: number,
+    out: Buffer,
+    offset: number,
+  ): void;
+}
+
+function copyParts(parts: readonly Uint8Array[], out: Buffer, offset: number): number {
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return offset;
 }
 
 /** The null protection before ChangeCipherSpec (RFC 5246 6.1: TLS_NULL_WITH_NULL_NULL). */
@@ -29,7 +67,71 @@ export const NULL_PROTECTION: RecordProtection = {
   encrypt: (_type, _seq, plaintext) => plaintext,
   decrypt: (_type, _seq, fragment) => fragment,
   overhead: 0,
+  sealedLength: (n) => n,
+  seal: (_type, _seq, parts, _length, out, offset) => {
+    copyParts(parts, out, offset);
+  },
 };
+
+/**
+ * An AEAD direction's scratch: the 13 octets of additional data and the nonce, rewritten for
+ * each record (node:crypto copies both when they are handed over), and the key imported once.
+ */
+interface AeadState {
+  readonly key: KeyObject;
+  readonly aad: Buffer;
+  readonly nonce: Buffer;
+}
+
+function aeadState(keys: DirectionKeys): AeadState {
+  const nonce = Buffer.alloc(12);
+  nonce.set(keys.iv, 0);
+  return { key: createSecretKey(keys.key), aad: Buffer.alloc(13), nonce };
+}
+
+/** Fills `st.aad` with the additional data of one record (RFC 5246 6.2.3.3) and returns it. */
+function aad(st: AeadState, seq: bigint, type: number, length: number): Buffer {
+  const b = st.aad;
+  b.writeBigUInt64BE(seq, 0);
+  b[8] = type;
+  b[9] = TLS12 >> 8;
+  b[10] = TLS12 & 0xff;
+  b[11] = length >> 8;
+  b[12] = length & 0xff;
+  return b;
+}
+
+/** Encrypts `parts` with a fresh AEAD cipher into `out` at `offset`, then the 16-octet tag. */
+function aeadSealInto(
+  c: CipherGCM | CipherChaCha20Poly1305,
+  parts: readonly Uint8Array[],
+  out: Buffer,
+  offset: number,
+): void {
+  let off = offset;
+  for (const p of parts) {
+    const ct = c.update(p);
+    out.set(ct, off);
+    off += ct.length;
+  }
+  const tail = c.final();
+  if (tail.length > 0) {
+    out.set(tail, off);
+    off += tail.length;
+  }
+  out.set(c.getAuthTag(), off);
+}
+
+/** Decrypts an AEAD body whose tag and AAD are set; one buffer out, bad_record_mac on any failure. */
+function aeadOpen(d: DecipherGCM | DecipherChaCha20Poly1305, body: Uint8Array): Buffer {
+  try {
+    const plain = d.update(body);
+    const tail = d.final();
+    return tail.length === 0 ? plain : Buffer.concat([plain, tail]);
+  } catch {
+    throw badMac();
+  }
+}
 
 /** seq_num + TLSCompressed.type + version + length: the AEAD additional_data and the MAC prefix (RFC 5246 6.2.3.1, 6.2.3.3). */
 function header(seq: bigint, type: number, length: number): Buffer {
@@ -54,64 +156,71 @@ const TAG = 16;
 /** AES-GCM with a 4-octet salt and an 8-octet explicit nonce sent in each record (RFC 5288 3). */
 function gcm(suite: CipherSuite, keys: DirectionKeys): RecordProtection {
   const algo = suite.cipher as 'aes-128-gcm' | 'aes-256-gcm';
-  return {
+  const st = aeadState(keys);
+  const p: RecordProtection = {
     overhead: 8 + TAG,
-    encrypt(type, seq, plaintext) {
+    sealedLength: (n) => 8 + n + TAG,
+    seal(type, seq, parts, length, out, offset) {
       // The explicit part is the sequence number: unique per key, as RFC 5288 3 requires.
-      const explicit = Buffer.alloc(8);
-      explicit.writeBigUInt64BE(seq);
-      const c = createCipheriv(algo, keys.key, Buffer.concat([keys.iv, explicit]), { authTagLength: TAG });
-      c.setAAD(header(seq, type, plaintext.length));
-      return Buffer.concat([explicit, c.update(plaintext), c.final(), c.getAuthTag()]);
+      out.writeBigUInt64BE(seq, offset);
+      st.nonce.writeBigUInt64BE(seq, 4);
+      const c = createCipheriv(algo, st.key, st.nonce, { authTagLength: TAG });
+      c.setAAD(aad(st, seq, type, length));
+      aeadSealInto(c, parts, out, offset + 8);
+    },
+    encrypt(type, seq, plaintext) {
+      const out = Buffer.allocUnsafe(8 + plaintext.length + TAG);
+      p.seal(type, seq, [plaintext], plaintext.length, out, 0);
+      return out;
     },
     decrypt(type, seq, fragment) {
       if (fragment.length < 8 + TAG) throw badMac();
       const body = fragment.subarray(8, fragment.length - TAG);
       checkPlainLength(body.length);
-      const d = createDecipheriv(algo, keys.key, Buffer.concat([keys.iv, fragment.subarray(0, 8)]), {
-        authTagLength: TAG,
-      });
-      d.setAAD(header(seq, type, body.length));
+      st.nonce.set(fragment.subarray(0, 8), 4);
+      const d = createDecipheriv(algo, st.key, st.nonce, { authTagLength: TAG });
+      d.setAAD(aad(st, seq, type, body.length));
       d.setAuthTag(fragment.subarray(fragment.length - TAG));
-      try {
-        return Buffer.concat([d.update(body), d.final()]);
-      } catch {
-        throw badMac();
-      }
+      return aeadOpen(d, body);
     },
   };
+  return p;
 }
 
 /** ChaCha20-Poly1305: nonce = fixed IV XOR the left-padded sequence number, nothing explicit (RFC 7905 2). */
 function chacha(keys: DirectionKeys): RecordProtection {
+  const st = aeadState(keys);
+  const seqBytes = Buffer.alloc(8);
   const nonce = (seq: bigint) => {
-    const n = Buffer.from(keys.iv);
-    const s = Buffer.alloc(8);
-    s.writeBigUInt64BE(seq);
-    for (let i = 0; i < 8; i++) n[4 + i] = n[4 + i]! ^ s[i]!;
+    const n = st.nonce;
+    seqBytes.writeBigUInt64BE(seq);
+    for (let i = 0; i < 8; i++) n[4 + i] = keys.iv[4 + i]! ^ seqBytes[i]!;
     return n;
   };
-  return {
+  const p: RecordProtection = {
     overhead: TAG,
+    sealedLength: (n) => n + TAG,
+    seal(type, seq, parts, length, out, offset) {
+      const c = createCipheriv('chacha20-poly1305', st.key, nonce(seq), { authTagLength: TAG });
+      c.setAAD(aad(st, seq, type, length), { plaintextLength: length });
+      aeadSealInto(c, parts, out, offset);
+    },
     encrypt(type, seq, plaintext) {
-      const c = createCipheriv('chacha20-poly1305', keys.key, nonce(seq), { authTagLength: TAG });
-      c.setAAD(header(seq, type, plaintext.length), { plaintextLength: plaintext.length });
-      return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+      const out = Buffer.allocUnsafe(plaintext.length + TAG);
+      p.seal(type, seq, [plaintext], plaintext.length, out, 0);
+      return out;
     },
     decrypt(type, seq, fragment) {
       if (fragment.length < TAG) throw badMac();
       const body = fragment.subarray(0, fragment.length - TAG);
       checkPlainLength(body.length);
-      const d = createDecipheriv('chacha20-poly1305', keys.key, nonce(seq), { authTagLength: TAG });
-      d.setAAD(header(seq, type, body.length), { plaintextLength: body.length });
+      const d = createDecipheriv('chacha20-poly1305', st.key, nonce(seq), { authTagLength: TAG });
+      d.setAAD(aad(st, seq, type, body.length), { plaintextLength: body.length });
       d.setAuthTag(fragment.subarray(fragment.length - TAG));
-      try {
-        return Buffer.concat([d.update(body), d.final()]);
-      } catch {
-        throw badMac();
-      }
+      return aeadOpen(d, body);
     },
   };
+  return p;
 }
 
 const BLOCK = 16;
@@ -185,8 +294,18 @@ function cbc(
     const padLen = BLOCK - 1 - (n % BLOCK);
     return Buffer.alloc(padLen + 1, padLen);
   };
-  return {
+  const p: RecordProtection = {
     overhead: BLOCK + macLen + BLOCK,
+    // The padding is always the shortest (1 to 16 octets), so the length is known in advance.
+    sealedLength: (n) =>
+      encryptThenMac
+        ? BLOCK + n + BLOCK - (n % BLOCK) + macLen
+        : BLOCK + n + macLen + BLOCK - ((n + macLen) % BLOCK),
+    seal(type, seq, parts, length, out, offset) {
+      const plaintext = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
+      const fragment = p.encrypt(type, seq, plaintext);
+      out.set(fragment, offset);
+    },
     encrypt(type, seq, plaintext) {
       const iv = random(BLOCK);
       if (encryptThenMac) {
@@ -249,6 +368,7 @@ function cbc(
       return content;
     },
   };
+  return p;
 }
 
 /** The protection a suite gives one direction once its ChangeCipherSpec has passed. */

@@ -20,8 +20,10 @@ const SEQ_MAX = (1n << 64n) - 1n;
  * to 0 when its ChangeCipherSpec takes effect (RFC 5246 6.1).
  */
 export class RecordLayer {
+  /** Received chunks not yet parsed (views of the transport's buffers, never changed). */
   private inbox: Buffer[] = [];
   private inboxLength = 0;
+  private readonly headScratch = Buffer.alloc(HEADER);
   private readProtection: RecordProtection = NULL_PROTECTION;
   private writeProtection: RecordProtection = NULL_PROTECTION;
   private readSeq = 0n;
@@ -94,25 +96,60 @@ export class RecordLayer {
   }
 
   /**
-   * Records carrying `data` of content `type`, fragmented to 2^14 octets. `version` is the
-   * record version: TLS 1.0 for the ClientHello record, as most clients send it for
-   * compatibility with old servers (RFC 5246 E.1), TLS 1.2 afterwards.
+   * Records carrying `data` of content `type`, fragmented to 2^14 octets, protected with the
+   * write state: all of them in one new Buffer (headers, explicit nonces, ciphertexts, tags
+   * written in place, no further copy). `data` may be given in pieces (coalesced writes); a
+   * record may take octets of several pieces. The caller owns the Buffer and must not change
+   * it once handed on. `version` is the record version: TLS 1.0 for the ClientHello record,
+   * as most clients send it for compatibility with old servers (RFC 5246 E.1), TLS 1.2
+   * afterwards.
    */
-  emit(type: number, data: Uint8Array, version = TLS12): Buffer[] {
-    const out: Buffer[] = [];
-    let off = 0;
-    do {
-      const chunk = data.subarray(off, Math.min(data.length, off + Limits.plaintext));
-      off += chunk.length;
-      const fragment = this.writeProtection.encrypt(type, this.writeSeq, chunk);
+  emit(
+    type: number,
+    data: Uint8Array | readonly Uint8Array[],
+    version = TLS12,
+  ): { bytes: Buffer; records: number } {
+    const pieces: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
+    let total = 0;
+    for (const p of pieces) total += p.length;
+    const p = this.writeProtection;
+    const full = Math.floor(total / Limits.plaintext);
+    const rest = total - full * Limits.plaintext;
+    // An empty input still makes one (empty) record.
+    const records = full + (rest > 0 || full === 0 ? 1 : 0);
+    let size = full * (HEADER + p.sealedLength(Limits.plaintext));
+    if (rest > 0 || full === 0) size += HEADER + p.sealedLength(rest);
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    let piece = 0;
+    let pieceOff = 0;
+    for (let r = 0; r < records; r++) {
+      const n = r < full ? Limits.plaintext : rest;
+      // This record's plaintext: views of the pieces, never a copy.
+      const parts: Uint8Array[] = [];
+      let need = n;
+      while (need > 0) {
+        const cur = pieces[piece]!;
+        const take = Math.min(need, cur.length - pieceOff);
+        if (take > 0) parts.push(take === cur.length ? cur : cur.subarray(pieceOff, pieceOff + take));
+        need -= take;
+        pieceOff += take;
+        if (pieceOff === cur.length) {
+          piece++;
+          pieceOff = 0;
+        }
+      }
+      const sealed = p.sealedLength(n);
+      out[at] = type;
+      out[at + 1] = version >> 8;
+      out[at + 2] = version & 0xff;
+      out[at + 3] = sealed >> 8;
+      out[at + 4] = sealed & 0xff;
+      p.seal(type, this.writeSeq, parts, n, out, at + HEADER);
       this.writeSeq = this.bump(this.writeSeq);
-      const head = Buffer.alloc(HEADER);
-      head[0] = type;
-      head.writeUInt16BE(version, 1);
-      head.writeUInt16BE(fragment.length, 3);
-      out.push(Buffer.concat([head, fragment]));
-    } while (off < data.length);
-    return out;
+      at += HEADER + sealed;
+    }
+    return { bytes: out, records };
   }
 
   private bump(seq: bigint): bigint {
@@ -121,23 +158,43 @@ export class RecordLayer {
     return seq + 1n;
   }
 
+  /** The first `n` (<= HEADER) octets of the inbox, copied only when they span chunks. */
   private peek(n: number): Buffer {
     const first = this.inbox[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    this.inbox = [Buffer.concat(this.inbox)];
-    return this.inbox[0]!.subarray(0, n);
+    if (first.length >= n) return first;
+    const head = this.headScratch;
+    let got = 0;
+    for (const c of this.inbox) {
+      const k = Math.min(n - got, c.length);
+      head.set(c.subarray(0, k), got);
+      got += k;
+      if (got === n) break;
+    }
+    return head;
   }
 
+  /**
+   * The next `n` octets: a view of the first chunk when the record lies wholly inside it, else
+   * exactly those octets copied once from the chunks they span.
+   */
   private take(n: number): Buffer {
-    let first = this.inbox[0]!;
-    if (first.length < n) {
-      first = Buffer.concat(this.inbox);
-      this.inbox = [first];
-    }
-    const out = first.subarray(0, n);
-    if (first.length === n) this.inbox.shift();
-    else this.inbox[0] = first.subarray(n);
+    const first = this.inbox[0]!;
     this.inboxLength -= n;
+    if (first.length >= n) {
+      if (first.length === n) this.inbox.shift();
+      else this.inbox[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const c = this.inbox[0]!;
+      const k = Math.min(n - got, c.length);
+      out.set(k === c.length ? c : c.subarray(0, k), got);
+      got += k;
+      if (k === c.length) this.inbox.shift();
+      else this.inbox[0] = c.subarray(k);
+    }
     return out;
   }
 }

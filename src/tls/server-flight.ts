@@ -15,7 +15,7 @@ import {
 } from './messages.js';
 import { acceptResumption } from './resumption.js';
 import { verifySignature } from './signature.js';
-import { leafKeyUsageAllows } from './x509/verify.js';
+import { leafKeyUsageAllows, parsePeerCertificate } from './x509/verify.js';
 
 /**
  * The server's first flight (RFC 5246 7.3 figure 1): ServerHello, Certificate,
@@ -70,9 +70,12 @@ export function onCertificate(ctx: ClientContext, m: HandshakeMessage): void {
   ctx.transcript.add(m.raw);
   if (chain.length === 0)
     throw fail('handshake_failure', 'the server sent no certificate', 'no_certificate_returned');
+  // Our copies: the chain check and the keyUsage check see these same buffers, and parse
+  // each certificate once between them (parsePeerCertificate).
+  const peerChain = chain.map((c) => Buffer.from(c));
   let key: KeyObject;
   try {
-    key = new X509Certificate(chain[0]!).publicKey;
+    key = parsePeerCertificate(peerChain[0]!)?.publicKey ?? new X509Certificate(peerChain[0]!).publicKey;
   } catch (err) {
     throw new TlsAlert('bad_certificate', {
       sent: true,
@@ -89,7 +92,7 @@ export function onCertificate(ctx: ClientContext, m: HandshakeMessage): void {
       'wrong_certificate_type',
     );
   }
-  ctx.peerChain = chain.map((c) => Buffer.from(c));
+  ctx.peerChain = peerChain;
   ctx.peerKey = key;
   const rejection = ctx.config.verifyPeer?.(ctx.peerChain);
   if (rejection) {

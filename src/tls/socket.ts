@@ -195,7 +195,16 @@ export class TlsSocket extends Duplex {
 
   private readonly onTransportEnd = () => {
     this.transportEnded = true;
-    if (this.destroyed) return;
+    // An end without close_notify (a truncation) ends the stream too, as node:tls does.
+    this.endReadable();
+  };
+
+  /**
+   * The transport ended or closed: mid-handshake that is node:tls's ECONNRESET; afterwards our
+   * readable side ends. False when the socket is (now) destroyed.
+   */
+  private endReadable(): boolean {
+    if (this.destroyed) return false;
     if (!this.secure) {
       // As node:tls says it when the peer hangs up mid-handshake.
       this.destroy(
@@ -204,29 +213,18 @@ export class TlsSocket extends Duplex {
           'Client network socket disconnected before secure TLS connection was established',
         ),
       );
-      return;
+      return false;
     }
-    // An end without close_notify (a truncation) ends the stream too, as node:tls does.
     this.push(null);
-  };
+    return true;
+  }
 
   private readonly onTransportError = (err: Error) => {
     this.destroy(err);
   };
 
   private readonly onTransportClose = () => {
-    if (this.destroyed) return;
-    if (!this.secure) {
-      this.destroy(
-        new TlsError(
-          'ECONNRESET',
-          'Client network socket disconnected before secure TLS connection was established',
-        ),
-      );
-      return;
-    }
-    this.push(null);
-    if (!this.writableFinished) this.destroy();
+    if (this.endReadable() && !this.writableFinished) this.destroy();
   };
 
   private readonly onDrain = () => {
@@ -235,7 +233,12 @@ export class TlsSocket extends Duplex {
     for (const w of waiting) w();
   };
 
-  /** Writes the core's records to the transport and handles its events. Returns false when the transport is full. */
+  /**
+   * Writes the core's records to the transport and handles its events. Returns false when the
+   * transport is full. Each write's records are one Buffer from the record layer, handed to
+   * the transport as it is (nobody changes it afterwards); only several queued at once (a
+   * handshake flight, data and an alert) are joined, to leave in one transport write.
+   */
   private pump(): boolean {
     let ok = true;
     const out = this.core.takeOutput();
@@ -295,8 +298,24 @@ export class TlsSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeData(chunk, callback);
+  }
+
+  /**
+   * Writes queued while the transport was full (or the handshake ran) arrive together: they
+   * fill records up to 2^14 octets as one stream, with no copy of them. A lone write goes out
+   * at once in `_write`; nothing here waits for more (no Nagle-like delay).
+   */
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.writeData(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  private writeData(data: Buffer | Buffer[], callback: (error?: Error | null) => void): void {
     if (!this.secure) {
-      this.waitingConnect.push(() => this._write(chunk, _enc, callback));
+      this.waitingConnect.push(() => this.writeData(data, callback));
       return;
     }
     if (this.core.closed) {
@@ -304,17 +323,13 @@ export class TlsSocket extends Duplex {
       return;
     }
     try {
-      this.core.write(chunk);
+      this.core.write(data);
     } catch (err) {
       callback(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     if (this.pump()) callback();
     else this.waitingDrain.push(() => callback());
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'latin1', callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModemPort } from '../../src/modem/port.js';
-import { openSerialPort } from '../../src/modem/port.js';
 import { runCli } from '../helpers/cli.js';
 import { peer, which } from '../interop/harness/peers.js';
-import { type PtyPair, startPtyPair } from '../interop/harness/pty-pair.js';
-import { startUmlPeer, type UmlPeer, umlProblem } from '../interop/harness/uml.js';
+import { type PtyGuest, startPtyGuest } from '../interop/harness/pty-guest.js';
+import { type UmlPeer, umlProblem } from '../interop/harness/uml.js';
 
 /**
  * `cellstack get --device` over a PPP line (a pty) to pppd in the UML guest: the request goes
@@ -15,32 +13,23 @@ const uml = peer('uml', umlProblem());
 const socat = peer('socat', which('socat') ? undefined : 'socat is not installed (apt-get install socat)');
 
 describe.skipIf(uml.skip || socat.skip)('cellstack get over a PPP line to the guest', () => {
+  let line: PtyGuest;
   let guest: UmlPeer;
-  let pty: PtyPair;
-  let wire: ModemPort;
+  let device: string;
 
   beforeAll(async () => {
-    guest = await startUmlPeer({ auth: 'none', services: ['http', 'tls', 'dns'] });
-    pty = await startPtyPair();
-    wire = await openSerialPort({ path: pty.a });
-    wire.stream.on('data', (b: Buffer) => guest.serial.write(b));
-    guest.serial.on('data', (b: Buffer) => wire.stream.write(b));
+    line = await startPtyGuest({ auth: 'none', services: ['http', 'tls', 'dns'] });
+    ({ guest, device } = line);
   });
 
   afterAll(async () => {
-    await wire?.close();
-    await pty?.stop();
-    await guest?.stop();
+    await line?.stop();
   });
 
-  async function nextSession(): Promise<void> {
-    const mark = guest.logMark();
-    if (/Connect: ppp\d/.test(guest.pppdLog().split('\n').at(-1) ?? '')) return;
-    await guest.waitForLog(/Connect: ppp\d <--> \/dev\/ttyS0/, 15_000, mark).catch(() => undefined);
-  }
+  const nextSession = () => line.nextSession();
 
   const get = (args: string[]) =>
-    runCli(['get', ...args, '--direct', '--device', pty.b], { timeoutMs: 90_000, binary: true });
+    runCli(['get', ...args, '--direct', '--device', device], { timeoutMs: 90_000, binary: true });
 
   it('http by name through the link DNS; Content-Length bodies; 404 exits 1', async () => {
     const r = await get(['http://peer.cellstack.test:8080/']);

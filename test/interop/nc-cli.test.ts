@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModemPort } from '../../src/modem/port.js';
-import { openSerialPort } from '../../src/modem/port.js';
 import { runCli } from '../helpers/cli.js';
 import { peer, which } from './harness/peers.js';
-import { type PtyPair, startPtyPair } from './harness/pty-pair.js';
-import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
+import { type PtyGuest, startPtyGuest } from './harness/pty-guest.js';
+import { umlProblem } from './harness/uml.js';
 
 /**
  * `cellstack nc`, `resolve` and `ping` as a user runs them: a serial line (pty) wired to pppd in the guest, bytes
@@ -14,34 +12,24 @@ const uml = peer('uml', umlProblem());
 const socat = peer('socat', which('socat') ? undefined : 'socat is not installed (apt-get install socat)');
 
 describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the guest', () => {
-  let guest: UmlPeer;
-  let pty: PtyPair;
-  let wire: ModemPort;
+  let line: PtyGuest;
+  let device: string;
 
   beforeAll(async () => {
-    guest = await startUmlPeer({ auth: 'none', services: ['echo', 'dns'] });
-    pty = await startPtyPair();
-    wire = await openSerialPort({ path: pty.a });
-    wire.stream.on('data', (b: Buffer) => guest.serial.write(b));
-    guest.serial.on('data', (b: Buffer) => wire.stream.write(b));
+    line = await startPtyGuest({ auth: 'none', services: ['echo', 'dns'] });
+    ({ device } = line);
   });
 
   afterAll(async () => {
-    await wire?.close();
-    await pty?.stop();
-    await guest?.stop();
+    await line?.stop();
   });
 
-  async function nextSession(): Promise<void> {
-    const mark = guest.logMark();
-    if (/Connect: ppp\d/.test(guest.pppdLog().split('\n').at(-1) ?? '')) return;
-    await guest.waitForLog(/Connect: ppp\d <--> \/dev\/ttyS0/, 15_000, mark).catch(() => undefined);
-  }
+  const nextSession = () => line.nextSession();
 
   it('echoes every byte value through the echo service and exits 0', async () => {
     const input = Buffer.alloc(256 * 40);
     for (let i = 0; i < input.length; i++) input[i] = i & 0xff;
-    const r = await runCli(['nc', '10.64.0.1', '7', '--direct', '--device', pty.b], {
+    const r = await runCli(['nc', '10.64.0.1', '7', '--direct', '--device', device], {
       input: input.toString('latin1'),
       timeoutMs: 60_000,
       binary: true,
@@ -52,7 +40,7 @@ describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the gue
 
   it('exits 1 with one line naming ECONNREFUSED on a closed port', async () => {
     await nextSession();
-    const r = await runCli(['nc', '10.64.0.1', '1', '--direct', '--device', pty.b], { timeoutMs: 60_000 });
+    const r = await runCli(['nc', '10.64.0.1', '1', '--direct', '--device', device], { timeoutMs: 60_000 });
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('cellstack:'))).toEqual([
       expect.stringMatching(/^cellstack: ECONNREFUSED: /),
@@ -61,13 +49,13 @@ describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the gue
 
   it('resolve prints the addresses, and the JSON form has the CNAME chain', async () => {
     await nextSession();
-    const plain = await runCli(['resolve', 'peer.cellstack.test', '--direct', '--device', pty.b], {
+    const plain = await runCli(['resolve', 'peer.cellstack.test', '--direct', '--device', device], {
       timeoutMs: 60_000,
     });
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toBe('10.64.0.1\n');
     await nextSession();
-    const json = await runCli(['resolve', 'mqtt.cellstack.test', '--json', '--direct', '--device', pty.b], {
+    const json = await runCli(['resolve', 'mqtt.cellstack.test', '--json', '--direct', '--device', device], {
       timeoutMs: 60_000,
     });
     expect(json.code, json.stderr).toBe(0);
@@ -80,7 +68,7 @@ describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the gue
 
   it('resolve exits 1 naming ENOTFOUND for a missing name', async () => {
     await nextSession();
-    const r = await runCli(['resolve', 'missing.cellstack.test', '--direct', '--device', pty.b], {
+    const r = await runCli(['resolve', 'missing.cellstack.test', '--direct', '--device', device], {
       timeoutMs: 60_000,
     });
     expect(r.code).toBe(1);
@@ -92,14 +80,14 @@ describe.skipIf(uml.skip || socat.skip)('cellstack nc over a PPP line to the gue
 
   it('nc and ping take names', async () => {
     await nextSession();
-    const nc = await runCli(['nc', 'peer.cellstack.test', '7', '--direct', '--device', pty.b], {
+    const nc = await runCli(['nc', 'peer.cellstack.test', '7', '--direct', '--device', device], {
       input: 'by name\n',
       timeoutMs: 60_000,
     });
     expect(nc.code, nc.stderr).toBe(0);
     expect(nc.stdout).toBe('by name\n');
     await nextSession();
-    const ping = await runCli(['ping', 'peer.cellstack.test', '-c', '2', '--direct', '--device', pty.b], {
+    const ping = await runCli(['ping', 'peer.cellstack.test', '-c', '2', '--direct', '--device', device], {
       timeoutMs: 60_000,
     });
     expect(ping.code, ping.stderr).toBe(0);

@@ -6,12 +6,14 @@ import { createServer as createTlsServer, type Server, type TLSSocket } from 'no
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peer, which } from './harness/peers.js';
 import {
+  EC_SUITES,
   exchange,
   finish,
   handshake,
   handshakeError,
   makeTlsCerts,
   nodeHandshakeError,
+  RSA_SUITES,
   type RunningServer,
   startOpenssl,
   type TlsCerts,
@@ -31,6 +33,8 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
     return s;
   };
   const base = () => ({ ca: certs.caPem, servername: 'localhost' });
+  /** s_server arguments: the RSA server certificate (or `c`), `-rev` (each line back reversed), `more`. */
+  const rev = (more: string[] = [], c = certs.serverRsa) => ['-cert', c.cert, '-key', c.key, '-rev', ...more];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellstack-tls-'));
@@ -43,7 +47,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
   });
 
   it('ECDHE-RSA-AES128-GCM-SHA256: verifies the chain and moves data both ways', async () => {
-    const s = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev']);
+    const s = await start(rev());
     const tls = await handshake(s.port, { ...base(), ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' });
     expect(tls.authorized).toBe(true);
     expect(tls.getProtocol()).toBe('TLSv1.2');
@@ -59,31 +63,6 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
     await finish(tls);
   });
 
-  const RSA_SUITES = [
-    'ECDHE-RSA-AES128-GCM-SHA256',
-    'ECDHE-RSA-AES256-GCM-SHA384',
-    'ECDHE-RSA-CHACHA20-POLY1305',
-    'AES128-GCM-SHA256',
-    'AES256-GCM-SHA384',
-    'ECDHE-RSA-AES128-SHA',
-    'ECDHE-RSA-AES256-SHA',
-    'ECDHE-RSA-AES128-SHA256',
-    'ECDHE-RSA-AES256-SHA384',
-    'AES128-SHA',
-    'AES256-SHA',
-    'AES128-SHA256',
-    'AES256-SHA256',
-  ];
-  const EC_SUITES = [
-    'ECDHE-ECDSA-AES128-GCM-SHA256',
-    'ECDHE-ECDSA-AES256-GCM-SHA384',
-    'ECDHE-ECDSA-CHACHA20-POLY1305',
-    'ECDHE-ECDSA-AES128-SHA',
-    'ECDHE-ECDSA-AES256-SHA',
-    'ECDHE-ECDSA-AES128-SHA256',
-    'ECDHE-ECDSA-AES256-SHA384',
-  ];
-
   describe('every suite alone', () => {
     let rsa: RunningServer;
     let ec: RunningServer;
@@ -91,17 +70,9 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
     beforeAll(async () => {
       // SECLEVEL=0 so that the SHA-1 MAC and static RSA suites are on the server's list.
       const all = ['-cipher', 'ALL:@SECLEVEL=0'];
-      rsa = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev', ...all]);
-      ec = await start(['-cert', certs.serverEc.cert, '-key', certs.serverEc.key, '-rev', ...all]);
-      rsaMte = await start([
-        '-cert',
-        certs.serverRsa.cert,
-        '-key',
-        certs.serverRsa.key,
-        '-rev',
-        '-no_etm',
-        ...all,
-      ]);
+      rsa = await start(rev(all));
+      ec = await start(rev(all, certs.serverEc));
+      rsaMte = await start(rev(['-no_etm', ...all]));
     });
     for (const suite of [...RSA_SUITES, ...EC_SUITES]) {
       it(suite, async () => {
@@ -133,15 +104,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
     });
     for (const groups of ['X25519', 'P-256', 'P-384']) {
       it(`ECDHE over ${groups}`, async () => {
-        const s = await start([
-          '-cert',
-          certs.serverRsa.cert,
-          '-key',
-          certs.serverRsa.key,
-          '-rev',
-          '-groups',
-          groups,
-        ]);
+        const s = await start(rev(['-groups', groups]));
         const tls = await handshake(s.port, base());
         expect(await exchange(tls, 'group\n', 'puorg')).toBeTruthy();
         await finish(tls);
@@ -153,23 +116,11 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
   describe('client certificates (-Verify 1)', () => {
     let s: RunningServer;
     beforeAll(async () => {
-      s = await start([
-        '-cert',
-        certs.serverRsa.cert,
-        '-key',
-        certs.serverRsa.key,
-        '-rev',
-        '-Verify',
-        '1',
-        '-CAfile',
-        certs.ca,
-        '-verify_return_error',
-      ]);
+      s = await start(rev(['-Verify', '1', '-CAfile', certs.ca, '-verify_return_error']));
     });
     for (const kind of ['clientRsa', 'clientEc'] as const) {
       it(`${kind === 'clientRsa' ? 'RSA' : 'P-256'} client key: Certificate + CertificateVerify`, async () => {
         const c = certs[kind];
-        const { readFileSync } = await import('node:fs');
         const tls = await handshake(s.port, {
           ...base(),
           cert: readFileSync(c.cert),
@@ -190,15 +141,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
   });
 
   it('ALPN x-amzn-mqtt-ca', async () => {
-    const s = await start([
-      '-cert',
-      certs.serverEc.cert,
-      '-key',
-      certs.serverEc.key,
-      '-rev',
-      '-alpn',
-      'x-amzn-mqtt-ca',
-    ]);
+    const s = await start(rev(['-alpn', 'x-amzn-mqtt-ca'], certs.serverEc));
     const tls = await handshake(s.port, { ...base(), ALPNProtocols: ['mqtt', 'x-amzn-mqtt-ca'] });
     expect(tls.alpnProtocol).toBe('x-amzn-mqtt-ca');
     await finish(tls);
@@ -210,7 +153,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
 
   describe('resumption', () => {
     const connectTwice = async (args: string[]) => {
-      const s = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev', ...args]);
+      const s = await start(rev(args));
       const sessions: Buffer[] = [];
       const first = await handshake(s.port, base());
       first.on('session', (b: Buffer) => sessions.push(b));
@@ -235,7 +178,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
       await connectTwice(['-no_cache']);
     });
     it('a session for another name is not offered', async () => {
-      const s = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev']);
+      const s = await start(rev());
       const first = await handshake(s.port, base());
       await exchange(first, 'x\n', 'x');
       const session = first.getSession();
@@ -254,7 +197,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
 
   describe('rejections: a typed error and no application data', () => {
     it('untrusted server certificate: unknown_ca sent, UNABLE_TO_GET_ISSUER_CERT_LOCALLY', async () => {
-      const s = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev']);
+      const s = await start(rev());
       const err = await handshakeError(s.port, { servername: 'localhost', ca: [] });
       expect(err.code).toMatch(/UNABLE_TO_(GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)/);
       const loose = await handshake(s.port, { servername: 'localhost', rejectUnauthorized: false, ca: [] });
@@ -264,40 +207,20 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
       await s.stop();
     });
     it('wrong host name: ERR_TLS_CERT_ALTNAME_INVALID', async () => {
-      const s = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev']);
+      const s = await start(rev());
       const err = await handshakeError(s.port, { ca: certs.caPem, servername: 'example.com' });
       expect(err.code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
       await s.stop();
     });
     it('server with only suites we do not offer: handshake_failure received', async () => {
-      const s = await start([
-        '-cert',
-        certs.serverRsa.cert,
-        '-key',
-        certs.serverRsa.key,
-        '-rev',
-        '-cipher',
-        'AES128-SHA',
-      ]);
+      const s = await start(rev(['-cipher', 'AES128-SHA']));
       const err = await handshakeError(s.port, base());
       expect(err.code).toBe('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
       expect(err.sent).toBe(false);
       await s.stop();
     });
     it('TLS 1.1-only server: protocol_version', async () => {
-      const s = await start(
-        [
-          '-cert',
-          certs.serverRsa.cert,
-          '-key',
-          certs.serverRsa.key,
-          '-rev',
-          '-tls1_1',
-          '-cipher',
-          'DEFAULT@SECLEVEL=0',
-        ],
-        { tls12: false },
-      );
+      const s = await start(rev(['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']), { tls12: false });
       // CBC offered, so that a TLS 1.1 server finds a suite and answers with its version.
       const err = await handshakeError(s.port, { ...base(), enableCbc: true });
       expect(err.name).toBe('TlsAlert');
@@ -325,7 +248,7 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
       await s.stop();
     });
     it('minVersion TLSv1.3 is refused before anything is sent', async () => {
-      const s = await start(['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev']);
+      const s = await start(rev());
       await expect(handshake(s.port, { ...base(), minVersion: 'TLSv1.3' })).rejects.toMatchObject({
         code: 'ERR_TLS_INVALID_PROTOCOL_VERSION',
       });
@@ -342,55 +265,28 @@ describe.skipIf(check.skip)('TLS 1.2 client against openssl s_server', () => {
     }> = [
       {
         name: 'untrusted CA',
-        server: () => ['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev'],
+        server: () => rev(),
         options: () => ({ servername: 'localhost', ca: certs.serverEc.cert && readPem(certs.serverEc.cert) }),
       },
       {
         name: 'wrong host name',
-        server: () => ['-cert', certs.serverRsa.cert, '-key', certs.serverRsa.key, '-rev'],
+        server: () => rev(),
         options: () => ({ ca: certs.caPem, servername: 'example.com' }),
       },
       {
         name: 'no shared suite',
-        server: () => [
-          '-cert',
-          certs.serverRsa.cert,
-          '-key',
-          certs.serverRsa.key,
-          '-rev',
-          '-cipher',
-          'AES128-SHA',
-        ],
+        server: () => rev(['-cipher', 'AES128-SHA']),
         options: () => ({ ...base(), ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }),
       },
       {
         name: 'TLS 1.1-only server',
-        server: () => [
-          '-cert',
-          certs.serverRsa.cert,
-          '-key',
-          certs.serverRsa.key,
-          '-rev',
-          '-tls1_1',
-          '-cipher',
-          'DEFAULT@SECLEVEL=0',
-        ],
+        server: () => rev(['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']),
         options: () => ({ ...base(), ciphers: 'ECDHE-RSA-AES128-SHA' }),
         tls12: false,
       },
       {
         name: 'client certificate required, none given',
-        server: () => [
-          '-cert',
-          certs.serverRsa.cert,
-          '-key',
-          certs.serverRsa.key,
-          '-rev',
-          '-Verify',
-          '1',
-          '-CAfile',
-          certs.ca,
-        ],
+        server: () => rev(['-Verify', '1', '-CAfile', certs.ca]),
         options: () => base(),
       },
     ];

@@ -1,17 +1,19 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import type { Duplex } from 'node:stream';
 import { connect, type TlsConnectOptions } from '../../src/tls/connect.js';
 import type { TlsSocket } from '../../src/tls/socket.js';
+import { issueTestLeaf, makeTestCa, P_256, RSA_2048 } from './harness/certs.js';
 
 /**
  * Local TLS peers for the interop tests: per-run certificates made with `openssl`, and
  * `openssl s_server` started on loopback (127.0.0.1 only) and stopped by PID. gnutls-serv
  * cannot bind one address, so it only runs inside the UML guest (tls-stack.test.ts).
+ * Also the client helpers both TLS interop files share (suite lists, secured(), exchange(),
+ * finish()), which take any Duplex: a net.Socket-based TlsSocket here, our TcpSocket there.
  */
-const run = promisify(execFile);
 
 export interface TlsCerts {
   dir: string;
@@ -23,33 +25,9 @@ export interface TlsCerts {
   clientEc: { cert: string; key: string };
 }
 
-async function openssl(dir: string, args: string[]): Promise<void> {
-  await run('openssl', args, { cwd: dir, timeout: 30_000 });
-}
-
 /** A test CA (RSA 2048) and server/client certificates with RSA 2048 and P-256 keys. */
 export async function makeTlsCerts(dir: string): Promise<TlsCerts> {
-  mkdirSync(dir, { recursive: true });
-  await openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '30',
-    '-sha256',
-    '-subj',
-    '/CN=cellstack tls test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  const ca = await makeTestCa(dir, '/CN=cellstack tls test CA');
   writeFileSync(
     join(dir, 'server.ext'),
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
@@ -60,47 +38,41 @@ export async function makeTlsCerts(dir: string): Promise<TlsCerts> {
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
   );
   let serial = 2;
-  const leaf = async (name: string, keyArgs: string[], ext: string, cn: string) => {
-    await openssl(dir, ['genpkey', ...keyArgs, '-out', `${name}.key`]);
-    await openssl(dir, ['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    await openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      String(serial++),
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '30',
-      '-sha256',
-      '-extfile',
-      ext,
-    ]);
-    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-  };
-  const rsa = ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'];
-  const ec = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-  const serverRsa = await leaf('server-rsa', rsa, 'server.ext', 'localhost');
-  const serverEc = await leaf('server-ec', ec, 'server.ext', 'localhost');
-  const clientRsa = await leaf('client-rsa', rsa, 'client.ext', 'client rsa');
-  const clientEc = await leaf('client-ec', ec, 'client.ext', 'client ec');
-  const { readFileSync } = await import('node:fs');
-  return {
-    dir,
-    ca: join(dir, 'ca.crt'),
-    caPem: readFileSync(join(dir, 'ca.crt'), 'latin1'),
-    serverRsa,
-    serverEc,
-    clientRsa,
-    clientEc,
-  };
+  const leaf = (name: string, keyArgs: string[], ext: string, cn: string) =>
+    issueTestLeaf(dir, name, { keyArgs, subject: `/CN=${cn}`, ext, serial: serial++ });
+  const serverRsa = await leaf('server-rsa', RSA_2048, 'server.ext', 'localhost');
+  const serverEc = await leaf('server-ec', P_256, 'server.ext', 'localhost');
+  const clientRsa = await leaf('client-rsa', RSA_2048, 'client.ext', 'client rsa');
+  const clientEc = await leaf('client-ec', P_256, 'client.ext', 'client ec');
+  return { dir, ca, caPem: readFileSync(ca, 'latin1'), serverRsa, serverEc, clientRsa, clientEc };
 }
+
+/** Every TLS 1.2 suite we offer with an RSA server key, by OpenSSL name. */
+export const RSA_SUITES = [
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'AES128-GCM-SHA256',
+  'AES256-GCM-SHA384',
+  'ECDHE-RSA-AES128-SHA',
+  'ECDHE-RSA-AES256-SHA',
+  'ECDHE-RSA-AES128-SHA256',
+  'ECDHE-RSA-AES256-SHA384',
+  'AES128-SHA',
+  'AES256-SHA',
+  'AES128-SHA256',
+  'AES256-SHA256',
+];
+/** The same with an ECDSA (P-256) server key. */
+export const EC_SUITES = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-SHA',
+  'ECDHE-ECDSA-AES256-SHA',
+  'ECDHE-ECDSA-AES128-SHA256',
+  'ECDHE-ECDSA-AES256-SHA384',
+];
 
 export interface RunningServer {
   port: number;
@@ -197,37 +169,39 @@ export function tcp(port: number): Socket {
   return netConnect({ host: '127.0.0.1', port });
 }
 
-/** Runs the handshake; resolves on secureConnect, rejects on the first error, bounded. */
-export function handshake(
-  port: number,
-  options: Omit<TlsConnectOptions, 'socket'>,
-  ms = 10_000,
-): Promise<TlsSocket> {
+/** Resolves with `socket` on secureConnect; rejects on its first error, or after `ms`. */
+export function secured<S extends Duplex>(socket: S, ms: number, what = 'handshake'): Promise<S> {
   return new Promise((resolve, reject) => {
-    const transport = tcp(port);
-    let socket: TlsSocket;
-    try {
-      socket = connect({ ...options, socket: transport, engine: 'own' });
-    } catch (err) {
-      transport.destroy();
-      reject(err);
-      return;
-    }
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error('handshake timed out'));
+      reject(new Error(`${what} timed out`));
     }, ms);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(socket);
-    });
     const onError = (err: Error) => {
       clearTimeout(timer);
       reject(err);
     };
     socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
   });
+}
+
+/** Runs the handshake (engine 'own' over a net.Socket to 127.0.0.1:port); bounded. */
+export async function handshake(
+  port: number,
+  options: Omit<TlsConnectOptions, 'socket'>,
+  ms = 10_000,
+): Promise<TlsSocket> {
+  const transport = tcp(port);
+  try {
+    return await secured(connect({ ...options, socket: transport, engine: 'own' }), ms);
+  } catch (err) {
+    transport.destroy();
+    throw err;
+  }
 }
 
 /** The handshake's error (or a failure when it succeeds), plus whether any data arrived. */
@@ -246,25 +220,34 @@ export async function handshakeError(
 }
 
 /** Writes `text` and reads until `expect` has arrived (bounded). */
-export function exchange(socket: TlsSocket, text: string, expect: string, ms = 10_000): Promise<string> {
+export function exchange(
+  socket: Duplex,
+  text: string | Buffer,
+  expect: string,
+  ms = 20_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let got = '';
     const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out waiting for ${JSON.stringify(expect)}, got ${JSON.stringify(got)}`));
+      done();
+      reject(
+        new Error(
+          `timed out waiting for ${JSON.stringify(expect.slice(0, 40))}, got ${got.length} chars: ${JSON.stringify(got.slice(-40))}`,
+        ),
+      );
     }, ms);
     const onData = (d: Buffer) => {
       got += d.toString('latin1');
       if (got.includes(expect)) {
-        cleanup();
+        done();
         resolve(got);
       }
     };
     const onError = (e: Error) => {
-      cleanup();
+      done();
       reject(e);
     };
-    const cleanup = () => {
+    const done = () => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', onError);
@@ -276,7 +259,7 @@ export function exchange(socket: TlsSocket, text: string, expect: string, ms = 1
 }
 
 /** Ends the connection (close_notify) and waits for 'close', bounded. */
-export function finish(socket: TlsSocket, ms = 5_000): Promise<void> {
+export function finish(socket: Duplex, ms = 10_000): Promise<void> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve();
     const timer = setTimeout(() => {

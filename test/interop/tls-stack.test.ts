@@ -18,6 +18,7 @@ import { type LinkedGuest, startLinkedGuest } from './harness/linked-guest.js';
 import { peer, which } from './harness/peers.js';
 import { GUEST_FILES_DIR, type TlsMatrixServer, type UmlPeer, umlProblem } from './harness/uml.js';
 import { SERVICE_PORTS } from './harness/uml-services.js';
+import { EC_SUITES, exchange, finish, RSA_SUITES, secured } from './tls-peers.js';
 
 /**
  * Our TLS 1.2 client over our own TCP over PPP, against servers inside the UML guest (issue 7):
@@ -196,6 +197,12 @@ function opensslServers(): TlsMatrixServer[] {
   });
   const rev = ['-tls1_2', '-rev'];
   const cert = (file: string, key = 'server-rsa.key') => ['-cert', F(file), '-key', F(key)];
+  /** `cert(file, key)` and the chain file s_server sends after it. */
+  const chained = (file: string, chain = 'inter.pem', key?: string) => [
+    ...cert(file, key),
+    '-cert_chain',
+    F(chain),
+  ];
   const weak = ['-cipher', 'DEFAULT:@SECLEVEL=0'];
   return [
     s('rsa', PORTS.rsa, [...rev, ...RSA, ...ALL]),
@@ -215,36 +222,14 @@ function opensslServers(): TlsMatrixServer[] {
     s('resume-ticket', PORTS.resumeTicket, [...rev, ...RSA, '-no_cache']),
     // Interactive mode (stdin is a FIFO): `R` sends a HelloRequest on the open connection.
     s('renegotiate', PORTS.renegotiate, ['-tls1_2', ...RSA], true),
-    s('expired', PORTS.expired, [...rev, ...cert('expired.pem'), '-cert_chain', F('inter.pem')]),
-    s('not-yet-valid', PORTS.notYetValid, [
-      ...rev,
-      ...cert('not-yet-valid.pem'),
-      '-cert_chain',
-      F('inter.pem'),
-    ]),
+    s('expired', PORTS.expired, [...rev, ...chained('expired.pem')]),
+    s('not-yet-valid', PORTS.notYetValid, [...rev, ...chained('not-yet-valid.pem')]),
     s('self-signed', PORTS.selfSigned, [...rev, ...cert('self-signed.pem')]),
-    s('untrusted-root', PORTS.untrustedRoot, [
-      ...rev,
-      ...cert('other-leaf.pem'),
-      '-cert_chain',
-      F('other-root.pem'),
-    ]),
+    s('untrusted-root', PORTS.untrustedRoot, [...rev, ...chained('other-leaf.pem', 'other-root.pem')]),
     // The leaf alone: the intermediate is not sent.
     s('incomplete', PORTS.incomplete, [...rev, ...cert('server-rsa.pem')]),
-    s('sha1-inter', PORTS.sha1, [
-      ...rev,
-      ...cert('sha1-leaf.pem'),
-      '-cert_chain',
-      F('sha1-inter.pem'),
-      ...weak,
-    ]),
-    s('rsa1024', PORTS.rsa1024, [
-      ...rev,
-      ...cert('rsa1024.pem', 'rsa1024.key'),
-      '-cert_chain',
-      F('inter.pem'),
-      ...weak,
-    ]),
+    s('sha1-inter', PORTS.sha1, [...rev, ...chained('sha1-leaf.pem', 'sha1-inter.pem'), ...weak]),
+    s('rsa1024', PORTS.rsa1024, [...rev, ...chained('rsa1024.pem', 'inter.pem', 'rsa1024.key'), ...weak]),
     // OpenSSL 3.0 has no RC4 or 3DES suites to serve (not even at SECLEVEL=0): NULL ones only.
     s('weak-suites', PORTS.weakSuites, [
       ...rev,
@@ -308,65 +293,17 @@ function open(port: number, options: Options, engine: Engine, wrap?: (t: Duplex)
 }
 
 /** Resolves on secureConnect, rejects on the first error; bounded. */
-function handshake(
+async function handshake(
   port: number,
   options: Options,
   engine: Engine = 'own',
   wrap?: (t: Duplex) => Duplex,
   ms = 20_000,
 ): Promise<SecureSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = open(port, options, engine, wrap);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`handshake with port ${port} timed out`));
-    }, ms);
-    const onError = (err: Error) => {
-      clearTimeout(timer);
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
+  return secured(open(port, options, engine, wrap), ms, `handshake with port ${port}`);
 }
 
 const own = (s: SecureSocket) => s as TlsSocket;
-
-/** Writes `text` and reads until `expect` has arrived (bounded). */
-function exchange(socket: Duplex, text: string | Buffer, expect: string, ms = 20_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const timer = setTimeout(() => {
-      done();
-      reject(
-        new Error(`timed out waiting for ${JSON.stringify(expect.slice(0, 40))}, got ${got.length} chars`),
-      );
-    }, ms);
-    const onData = (d: Buffer) => {
-      got += d.toString('latin1');
-      if (got.includes(expect)) {
-        done();
-        resolve(got);
-      }
-    };
-    const onError = (e: Error) => {
-      done();
-      reject(e);
-    };
-    const done = () => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('error', onError);
-    };
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.write(text);
-  });
-}
 
 const reversed = (s: string) => s.split('').reverse().join('');
 
@@ -374,24 +311,6 @@ const reversed = (s: string) => s.split('').reverse().join('');
 async function revRoundTrip(socket: Duplex, line: string): Promise<void> {
   const got = await exchange(socket, `${line}\n`, reversed(line));
   expect(got).toContain(reversed(line));
-}
-
-/** Ends with close_notify and waits for 'close' (bounded). */
-function finish(socket: Duplex, ms = 10_000): Promise<void> {
-  return new Promise((resolve) => {
-    if (socket.destroyed) return resolve();
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve();
-    }, ms);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.on('error', () => {});
-    socket.resume();
-    socket.end();
-  });
 }
 
 interface Failure {
@@ -667,31 +586,6 @@ describe.skipIf(uml.skip)('TLS 1.2 over our TCP over PPP, servers in the UML gue
     await linked?.stop();
   });
 
-  const RSA_SUITES = [
-    'ECDHE-RSA-AES128-GCM-SHA256',
-    'ECDHE-RSA-AES256-GCM-SHA384',
-    'ECDHE-RSA-CHACHA20-POLY1305',
-    'AES128-GCM-SHA256',
-    'AES256-GCM-SHA384',
-    'ECDHE-RSA-AES128-SHA',
-    'ECDHE-RSA-AES256-SHA',
-    'ECDHE-RSA-AES128-SHA256',
-    'ECDHE-RSA-AES256-SHA384',
-    'AES128-SHA',
-    'AES256-SHA',
-    'AES128-SHA256',
-    'AES256-SHA256',
-  ];
-  const EC_SUITES = [
-    'ECDHE-ECDSA-AES128-GCM-SHA256',
-    'ECDHE-ECDSA-AES256-GCM-SHA384',
-    'ECDHE-ECDSA-CHACHA20-POLY1305',
-    'ECDHE-ECDSA-AES128-SHA',
-    'ECDHE-ECDSA-AES256-SHA',
-    'ECDHE-ECDSA-AES128-SHA256',
-    'ECDHE-ECDSA-AES256-SHA384',
-  ];
-
   describe('openssl s_server: every suite alone, data both ways', () => {
     for (const suite of [...RSA_SUITES, ...EC_SUITES]) {
       it(suite, async () => {
@@ -916,44 +810,45 @@ describe.skipIf(uml.skip)('TLS 1.2 over our TCP over PPP, servers in the UML gue
     wrap?: () => (t: Duplex) => Duplex;
     gnutls?: boolean;
   }
+  /** A case node:tls fails with our code. */
+  const same = (
+    name: string,
+    port: number,
+    own: Rejection['own'],
+    more: Partial<Rejection> = {},
+  ): Rejection => ({
+    name,
+    port,
+    own,
+    node: { code: own.code },
+    ...more,
+  });
+  /** A CertificateError `code` from ours, the same code from node:tls. */
+  const certificate = (name: string, port: number, code: string) =>
+    same(name, port, { code, name: 'CertificateError' });
+  const HANDSHAKE_FAILURE_RECEIVED = {
+    code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+    name: 'TlsAlert',
+    sent: false,
+  };
+  const PROTOCOL_VERSION_SENT = { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', name: 'TlsAlert', sent: true };
+  const cbcOnly = () => ({ ...base(), ciphers: 'ECDHE-RSA-AES128-SHA' });
   const REJECTIONS: Rejection[] = [
-    {
-      name: 'expired certificate',
-      port: PORTS.expired,
-      own: { code: 'CERT_HAS_EXPIRED', name: 'CertificateError' },
-      node: { code: 'CERT_HAS_EXPIRED' },
-    },
-    {
-      name: 'certificate not yet valid',
-      port: PORTS.notYetValid,
-      own: { code: 'CERT_NOT_YET_VALID', name: 'CertificateError' },
-      node: { code: 'CERT_NOT_YET_VALID' },
-    },
-    {
-      name: 'wrong host name',
-      port: PORTS.rsa,
-      options: () => ({ ca: pki.rootPem, servername: 'wrong.test' }),
-      own: { code: 'ERR_TLS_CERT_ALTNAME_INVALID', name: 'HostnameMismatchError' },
-      node: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
-    },
-    {
-      name: 'self-signed certificate',
-      port: PORTS.selfSigned,
-      own: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', name: 'CertificateError' },
-      node: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' },
-    },
-    {
-      name: 'untrusted root (sent by the server)',
-      port: PORTS.untrustedRoot,
-      own: { code: 'SELF_SIGNED_CERT_IN_CHAIN', name: 'CertificateError' },
-      node: { code: 'SELF_SIGNED_CERT_IN_CHAIN' },
-    },
-    {
-      name: 'incomplete chain (intermediate not sent)',
-      port: PORTS.incomplete,
-      own: { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', name: 'CertificateError' },
-      node: { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
-    },
+    certificate('expired certificate', PORTS.expired, 'CERT_HAS_EXPIRED'),
+    certificate('certificate not yet valid', PORTS.notYetValid, 'CERT_NOT_YET_VALID'),
+    same(
+      'wrong host name',
+      PORTS.rsa,
+      { code: 'ERR_TLS_CERT_ALTNAME_INVALID', name: 'HostnameMismatchError' },
+      { options: () => ({ ca: pki.rootPem, servername: 'wrong.test' }) },
+    ),
+    certificate('self-signed certificate', PORTS.selfSigned, 'DEPTH_ZERO_SELF_SIGNED_CERT'),
+    certificate('untrusted root (sent by the server)', PORTS.untrustedRoot, 'SELF_SIGNED_CERT_IN_CHAIN'),
+    certificate(
+      'incomplete chain (intermediate not sent)',
+      PORTS.incomplete,
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    ),
     {
       name: 'SHA-1-signed intermediate',
       port: PORTS.sha1,
@@ -969,32 +864,14 @@ describe.skipIf(uml.skip)('TLS 1.2 over our TCP over PPP, servers in the UML gue
       own: { code: 'EE_KEY_TOO_SMALL', name: 'CertificateError' },
       node: 'succeeds',
     },
-    {
-      name: 'server offering only NULL suites (OpenSSL 3.0 has no RC4/3DES)',
-      port: PORTS.weakSuites,
-      own: { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', name: 'TlsAlert', sent: false },
-      node: { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' },
-    },
-    {
-      name: 'TLS 1.1-only server',
-      port: PORTS.tls11,
-      options: () => ({ ...base(), ciphers: 'ECDHE-RSA-AES128-SHA' }),
-      own: { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', name: 'TlsAlert', sent: true },
-      node: { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' },
-    },
-    {
-      name: 'TLS 1.0-only server',
-      port: PORTS.tls10,
-      options: () => ({ ...base(), ciphers: 'ECDHE-RSA-AES128-SHA' }),
-      own: { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL', name: 'TlsAlert', sent: true },
-      node: { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' },
-    },
-    {
-      name: 'server demands a client certificate we lack',
-      port: PORTS.mutual,
-      own: { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', name: 'TlsAlert', sent: false },
-      node: { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' },
-    },
+    same(
+      'server offering only NULL suites (OpenSSL 3.0 has no RC4/3DES)',
+      PORTS.weakSuites,
+      HANDSHAKE_FAILURE_RECEIVED,
+    ),
+    same('TLS 1.1-only server', PORTS.tls11, PROTOCOL_VERSION_SENT, { options: cbcOnly }),
+    same('TLS 1.0-only server', PORTS.tls10, PROTOCOL_VERSION_SENT, { options: cbcOnly }),
+    same('server demands a client certificate we lack', PORTS.mutual, HANDSHAKE_FAILURE_RECEIVED),
     {
       name: 'corrupted application-data record from the server (bad_record_mac)',
       port: PORTS.rsa,

@@ -2,15 +2,12 @@ import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type CipherSuite, type MacAlgorithm, selectSuites } from '../../src/tls/cipher-suites.js';
 import { ContentType } from '../../src/tls/constants.js';
-import { keyBlock } from '../../src/tls/prf.js';
 import {
   createProtection,
   type DirectionKeys,
-  keyBlockLength,
   lucky13FillerLength,
-  splitKeyBlock,
 } from '../../src/tls/record-protection.js';
-import { errorOf, hex, illustratedCore, REST_OF_FLIGHT, record, X } from './helpers.js';
+import { connectedIllustratedCore, errorOf, illustratedServerKeys, record } from './helpers.js';
 
 const suite = (name: string) => selectSuites(name, true)[0]!;
 const CBC_SUITES = ['ECDHE-RSA-AES128-SHA', 'AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384'].map(suite);
@@ -31,14 +28,19 @@ interface Forge {
   badMac?: boolean;
 }
 
+/** Builds one record fragment by hand under `keys`, broken as `f` says. */
+type Fragment = (s: CipherSuite, keys: DirectionKeys, seq: bigint, content: Buffer, f?: Forge) => Buffer;
+
+/** A random IV, then `plain` (already padded) encrypted in CBC mode. */
+function cbcEncrypt(s: CipherSuite, key: Buffer, plain: Buffer): Buffer {
+  const iv = randomBytes(16);
+  const c = createCipheriv(s.cipher, key, iv);
+  c.setAutoPadding(false);
+  return Buffer.concat([iv, c.update(plain), c.final()]);
+}
+
 /** A MAC-then-encrypt record fragment (RFC 5246 6.2.3.2), built by hand, possibly broken. */
-function mteFragment(
-  s: CipherSuite,
-  keys: DirectionKeys,
-  seq: bigint,
-  content: Buffer,
-  f: Forge = {},
-): Buffer {
+const mteFragment: Fragment = (s, keys, seq, content, f = {}) => {
   const type = ContentType.application_data;
   const mac = createHmac(s.mac!, keys.macKey)
     .update(header(seq, type, content.length))
@@ -51,35 +53,23 @@ function mteFragment(
     throw new Error('padding does not fill the block');
   const padding = Buffer.alloc(padLen + 1, padLen);
   if (f.badPadding) padding[0] = padding[0]! ^ 0x40; // a padding octet, not padding_length
-  const iv = randomBytes(16);
-  const c = createCipheriv(s.cipher, keys.key, iv);
-  c.setAutoPadding(false);
-  return Buffer.concat([iv, c.update(Buffer.concat([content, mac, padding])), c.final()]);
-}
+  return cbcEncrypt(s, keys.key, Buffer.concat([content, mac, padding]));
+};
 
 /** An encrypt-then-MAC fragment (RFC 7366 3), possibly with bad padding under a good MAC. */
-function etmFragment(
-  s: CipherSuite,
-  keys: DirectionKeys,
-  seq: bigint,
-  content: Buffer,
-  f: Forge = {},
-): Buffer {
+const etmFragment: Fragment = (s, keys, seq, content, f = {}) => {
   const padLen = f.padLen ?? 15 - (content.length % 16);
   if ((content.length + padLen + 1) % 16 !== 0) throw new Error('padding does not fill the block');
   const padding = Buffer.alloc(padLen + 1, padLen);
   if (f.badPadding && padLen > 0) padding[0] = padding[0]! ^ 0x40;
-  const iv = randomBytes(16);
-  const c = createCipheriv(s.cipher, keys.key, iv);
-  c.setAutoPadding(false);
-  const body = Buffer.concat([iv, c.update(Buffer.concat([content, padding])), c.final()]);
+  const body = cbcEncrypt(s, keys.key, Buffer.concat([content, padding]));
   const mac = createHmac(s.mac!, keys.macKey)
     .update(header(seq, ContentType.application_data, body.length))
     .update(body)
     .digest();
   if (f.badMac) mac[0] = mac[0]! ^ 1;
   return Buffer.concat([body, mac]);
-}
+};
 
 function keysFor(s: CipherSuite): DirectionKeys {
   return { macKey: randomBytes(s.macKeyLength), key: randomBytes(s.keyLength), iv: Buffer.alloc(0) };
@@ -188,22 +178,10 @@ describe('CBC decryption (Lucky13 countermeasures)', () => {
 
   it('the core: a record with bad padding and one with a bad MAC end the connection with the same bytes', () => {
     // The illustrated connection is ECDHE-RSA-AES128-SHA, MAC-then-encrypt.
-    const s = suite('ECDHE-RSA-AES128-SHA');
-    const block = keyBlock(
-      'sha256',
-      hex(X.masterSecret),
-      hex(X.clientRandom),
-      hex(X.serverhello).subarray(11, 43),
-      keyBlockLength(s),
-    );
-    const server = splitKeyBlock(s, block).server;
+    const { suite: s, keys: server } = illustratedServerKeys();
+    expect(s.name).toBe('ECDHE-RSA-AES128-SHA');
     const run = (f: Forge) => {
-      const core = illustratedCore();
-      core.start(0);
-      core.input(Buffer.concat([hex(X.serverhello), REST_OF_FLIGHT, hex(X.serverccs + X.serverfinished)]), 1);
-      expect(core.connected).toBe(true);
-      core.takeOutput();
-      core.takeEvents();
+      const core = connectedIllustratedCore();
       const content = Buffer.from('pong, and some more to fill two blocks');
       const least = (16 - ((content.length + 20 + 1) % 16)) % 16;
       // seq 1: the server's Finished was 0.

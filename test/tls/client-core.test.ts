@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContentType, HandshakeType } from '../../src/tls/constants.js';
 import {
+  connectedIllustratedCore,
   errorOf,
   handshakeMessage,
   hex,
@@ -26,6 +27,16 @@ function failure(body: Buffer, config = {}) {
   if (!core.closed) core.input(REST_OF_FLIGHT, 1);
   const out = Buffer.concat(core.takeOutput());
   return { err: errorOf(core.takeEvents()), out, core };
+}
+
+/** The server's ChangeCipherSpec, then a Finished with `verifyData`, protected as the server's first record. */
+function serverCcsAndFinished(verifyData: Buffer): Buffer {
+  const fin = handshakeMessage(HandshakeType.finished, verifyData);
+  const server = illustratedServerProtection();
+  return Buffer.concat([
+    hex(X.serverccs),
+    record(ContentType.handshake, server.encrypt(ContentType.handshake, 0n, fin)),
+  ]);
 }
 
 /** The alert description in the (plaintext) alert record we sent. */
@@ -115,15 +126,7 @@ describe('TlsClientCore: the rejection matrix (a typed alert, nothing else sent)
     core.input(hex(X.serverhello), 1);
     core.input(REST_OF_FLIGHT, 1);
     core.takeOutput();
-    const server = illustratedServerProtection();
-    const forged = handshakeMessage(HandshakeType.finished, Buffer.alloc(12, 7));
-    core.input(
-      Buffer.concat([
-        hex(X.serverccs),
-        record(ContentType.handshake, server.encrypt(ContentType.handshake, 0n, forged)),
-      ]),
-      2,
-    );
+    core.input(serverCcsAndFinished(Buffer.alloc(12, 7)), 2);
     expect(errorOf(core.takeEvents())).toMatchObject({
       alert: 'decrypt_error',
       code: 'ERR_SSL_DIGEST_CHECK_FAILED',
@@ -138,15 +141,7 @@ describe('TlsClientCore: the rejection matrix (a typed alert, nothing else sent)
     const core = illustratedCore();
     core.start(0);
     core.input(Buffer.concat([hex(X.serverhello), REST_OF_FLIGHT]), 1);
-    const server = illustratedServerProtection();
-    const short = handshakeMessage(HandshakeType.finished, Buffer.alloc(11, 7));
-    core.input(
-      Buffer.concat([
-        hex(X.serverccs),
-        record(ContentType.handshake, server.encrypt(ContentType.handshake, 0n, short)),
-      ]),
-      2,
-    );
+    core.input(serverCcsAndFinished(Buffer.alloc(11, 7)), 2);
     expect(errorOf(core.takeEvents())?.alert).toBe('decode_error');
   });
 
@@ -204,12 +199,7 @@ describe('TlsClientCore: the rejection matrix (a typed alert, nothing else sent)
   });
 
   it('HelloRequest once connected: a no_renegotiation warning, and the connection goes on', () => {
-    const core = illustratedCore();
-    core.start(0);
-    core.input(Buffer.concat([hex(X.serverhello), REST_OF_FLIGHT, hex(X.serverccs + X.serverfinished)]), 1);
-    expect(core.connected).toBe(true);
-    core.takeOutput();
-    core.takeEvents();
+    const core = connectedIllustratedCore();
     const server = illustratedServerProtection();
     const hr = handshakeMessage(HandshakeType.hello_request, Buffer.alloc(0));
     core.input(record(ContentType.handshake, server.encrypt(ContentType.handshake, 1n, hr)), 3);
@@ -226,10 +216,7 @@ describe('TlsClientCore: the rejection matrix (a typed alert, nothing else sent)
   });
 
   it('close_notify from the server: end', () => {
-    const core = illustratedCore();
-    core.start(0);
-    core.input(Buffer.concat([hex(X.serverhello), REST_OF_FLIGHT, hex(X.serverccs + X.serverfinished)]), 1);
-    core.takeEvents();
+    const core = connectedIllustratedCore();
     const server = illustratedServerProtection();
     core.input(record(ContentType.alert, server.encrypt(ContentType.alert, 1n, Buffer.from([1, 0]))), 2);
     expect(core.takeEvents()).toEqual([{ type: 'end' }]);

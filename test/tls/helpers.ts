@@ -1,8 +1,14 @@
-import { selectSuites } from '../../src/tls/cipher-suites.js';
+import { expect } from 'vitest';
+import { type CipherSuite, selectSuites } from '../../src/tls/cipher-suites.js';
 import { type TlsClientConfig, TlsClientCore, type TlsClientEvent } from '../../src/tls/client-core.js';
 import { x25519Share } from '../../src/tls/key-exchange.js';
 import { keyBlock } from '../../src/tls/prf.js';
-import { createProtection, keyBlockLength, splitKeyBlock } from '../../src/tls/record-protection.js';
+import {
+  createProtection,
+  type DirectionKeys,
+  keyBlockLength,
+  splitKeyBlock,
+} from '../../src/tls/record-protection.js';
 import { ILLUSTRATED as X } from './fixtures/illustrated-tls12.js';
 
 export const hex = (s: string) => Buffer.from(s, 'hex');
@@ -55,8 +61,8 @@ export function serverHelloBody(
 /** The server flight after ServerHello, as recorded. */
 export const REST_OF_FLIGHT = hex(X.servercert + X.serverkeyexchange + X.serverhellodone);
 
-/** Server-side record protection for the illustrated connection (to forge server records). */
-export function illustratedServerProtection() {
+/** The illustrated connection's suite (ECDHE-RSA-AES128-SHA) and the server's record keys. */
+export function illustratedServerKeys(): { suite: CipherSuite; keys: DirectionKeys } {
   const suite = selectSuites('ECDHE-RSA-AES128-SHA', true)[0]!;
   const block = keyBlock(
     'sha256',
@@ -65,10 +71,27 @@ export function illustratedServerProtection() {
     hex(X.serverhello).subarray(11, 43),
     keyBlockLength(suite),
   );
-  return createProtection(suite, splitKeyBlock(suite, block).server, {
+  return { suite, keys: splitKeyBlock(suite, block).server };
+}
+
+/** Server-side record protection for the illustrated connection (to forge server records). */
+export function illustratedServerProtection() {
+  const { suite, keys } = illustratedServerKeys();
+  return createProtection(suite, keys, {
     encryptThenMac: false,
     random: (n) => Buffer.alloc(n, 0x5a),
   });
+}
+
+/** The illustrated client after the whole recorded server flight: connected, output and events taken. */
+export function connectedIllustratedCore(): TlsClientCore {
+  const core = illustratedCore();
+  core.start(0);
+  core.input(Buffer.concat([hex(X.serverhello), REST_OF_FLIGHT, hex(X.serverccs + X.serverfinished)]), 1);
+  expect(core.connected).toBe(true);
+  core.takeOutput();
+  core.takeEvents();
+  return core;
 }
 
 export function errorOf(

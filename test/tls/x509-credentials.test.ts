@@ -122,31 +122,21 @@ describe('loadClientCredentials: cert + key', () => {
   });
 
   it('decrypts encrypted PKCS#8 and legacy encrypted PEM with the passphrase', () => {
-    const p8 = clientRsa.key.privateKey.export({
-      type: 'pkcs8',
-      format: 'pem',
-      cipher: 'aes-256-cbc',
-      passphrase: PASS,
-    });
-    expect(p8).toContain('BEGIN ENCRYPTED PRIVATE KEY');
-    assertUsable(loadClientCredentials({ cert: clientRsa.pem, key: p8, passphrase: PASS }));
-    const legacy = clientEc.key.privateKey.export({
-      type: 'sec1',
-      format: 'pem',
-      cipher: 'aes-128-cbc',
-      passphrase: PASS,
-    });
-    expect(legacy).toContain('Proc-Type: 4,ENCRYPTED');
-    assertUsable(loadClientCredentials({ cert: clientEc.pem, key: legacy, passphrase: PASS }));
-    expectCode(() => loadClientCredentials({ cert: clientRsa.pem, key: p8 }), 'ERR_TLS_KEY_PASSPHRASE');
-    expectCode(
-      () => loadClientCredentials({ cert: clientRsa.pem, key: p8, passphrase: `${PASS}!` }),
-      'ERR_TLS_KEY_PASSPHRASE',
-    );
-    expectCode(
-      () => loadClientCredentials({ cert: clientEc.pem, key: legacy, passphrase: 'nope' }),
-      'ERR_TLS_KEY_PASSPHRASE',
-    );
+    const cases = [
+      { client: clientRsa, type: 'pkcs8', cipher: 'aes-256-cbc', marker: 'BEGIN ENCRYPTED PRIVATE KEY' },
+      { client: clientEc, type: 'sec1', cipher: 'aes-128-cbc', marker: 'Proc-Type: 4,ENCRYPTED' },
+    ] as const;
+    for (const { client, type, cipher, marker } of cases) {
+      const key = client.key.privateKey.export({ type, format: 'pem', cipher, passphrase: PASS }) as string;
+      expect(key).toContain(marker);
+      assertUsable(loadClientCredentials({ cert: client.pem, key, passphrase: PASS }));
+      expectCode(() => loadClientCredentials({ cert: client.pem, key }), 'ERR_TLS_KEY_PASSPHRASE');
+      for (const passphrase of [`${PASS}!`, 'nope'])
+        expectCode(
+          () => loadClientCredentials({ cert: client.pem, key, passphrase }),
+          'ERR_TLS_KEY_PASSPHRASE',
+        );
+    }
   });
 
   it('names EC curves and refuses other key types', () => {
@@ -209,29 +199,23 @@ describe('loadClientCredentials: cert + key', () => {
 describe.skipIf(openssl.skip)('loadClientCredentials: PKCS#12 (openssl pkcs12 -export)', () => {
   for (const legacy of [false, true]) {
     const flavour = legacy ? '-legacy (3DES/RC2, SHA-1 MAC)' : 'default (AES-256-CBC, PBKDF2, SHA-256 MAC)';
+    /** The client's key and certificate (and `chain`) through `openssl pkcs12 -export`, loaded back. */
+    const viaPkcs12 = (client: TestCert, chain: TestCert[]) =>
+      assertUsable(
+        loadClientCredentials({
+          pfx: opensslPkcs12({ key: client.key, cert: client, chain, passphrase: PASS, legacy }),
+          passphrase: PASS,
+        }),
+      );
 
     it(`RSA key and chain, ${flavour}`, () => {
-      const pfx = opensslPkcs12({
-        key: clientRsa.key,
-        cert: clientRsa,
-        chain: [rsa.root, rsa.intermediate],
-        passphrase: PASS,
-        legacy,
-      });
-      const c = assertUsable(loadClientCredentials({ pfx, passphrase: PASS }));
+      const c = viaPkcs12(clientRsa, [rsa.root, rsa.intermediate]);
       expect(c.keyType).toBe('rsa');
       expect(c.chain.map((d) => Buffer.from(d))).toEqual([clientRsa.der, rsa.intermediate.der, rsa.root.der]);
     });
 
     it(`EC key (not parseable by forge itself), ${flavour}`, () => {
-      const pfx = opensslPkcs12({
-        key: clientEc.key,
-        cert: clientEc,
-        chain: [ec.intermediate],
-        passphrase: PASS,
-        legacy,
-      });
-      const c = assertUsable(loadClientCredentials({ pfx, passphrase: PASS }));
+      const c = viaPkcs12(clientEc, [ec.intermediate]);
       expect(c.keyType).toBe('ec');
       expect(c.namedCurve).toBe('P-256');
       expect(c.chain.map((d) => Buffer.from(d))).toEqual([clientEc.der, ec.intermediate.der]);

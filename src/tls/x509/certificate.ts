@@ -167,8 +167,12 @@ export interface ParsedCertificate {
   readonly selfIssued: boolean;
 }
 
-/** Parses one DER certificate; throws DerError (code CERT_MALFORMED) for anything unusable. */
-export function parseCertificate(der: Uint8Array): ParsedCertificate {
+/**
+ * Parses one DER certificate; throws DerError (code CERT_MALFORMED) for anything unusable.
+ * `checkLegacy: false` skips building Node's legacy object as a check (the peer chain's
+ * verification builds it when it is asked for, see verify.ts).
+ */
+export function parseCertificate(der: Uint8Array, options?: { checkLegacy?: boolean }): ParsedCertificate {
   const cert = readOnly(der);
   const [tbsTlv, sigAlgTlv, sigTlv] = children(expect(cert, Tag.SEQUENCE, 'Certificate'));
   const tbs = children(expect(tbsTlv, Tag.SEQUENCE, 'TBSCertificate'));
@@ -213,7 +217,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     // OpenSSL parses the certificate before it looks at the key; an unknown or broken key
     // only fails here. Node's legacy object must build too (it is the PeerCertificate).
     publicKey = x509.publicKey;
-    x509.toLegacyObject();
+    if (options?.checkLegacy !== false) x509.toLegacyObject();
   } catch {
     throw new DerError('rejected by the X.509 parser');
   }

@@ -164,6 +164,30 @@ function tryParse(der: Uint8Array): ParsedCertificate | undefined {
   }
 }
 
+/**
+ * Peer certificates parsed, by the identity of their DER buffer: one handshake's chain is
+ * parsed once for the leaf's key, the chain check and the keyUsage check. The buffers are
+ * the connection's own copies (never changed); entries go with them.
+ */
+const parsedPeers = new WeakMap<Uint8Array, ParsedCertificate>();
+
+/**
+ * A peer certificate, parsed once per DER buffer (undefined when it does not parse). Node's
+ * legacy object is not built here: verifyServerChain builds the leaf's, the rest on demand.
+ */
+export function parsePeerCertificate(der: Uint8Array): ParsedCertificate | undefined {
+  const hit = parsedPeers.get(der);
+  if (hit !== undefined) return hit;
+  let cert: ParsedCertificate;
+  try {
+    cert = parseCertificate(der, { checkLegacy: false });
+  } catch {
+    return undefined;
+  }
+  parsedPeers.set(der, cert);
+  return cert;
+}
+
 function certId(cert: ParsedCertificate): string {
   return cert.x509.fingerprint256;
 }
@@ -192,15 +216,18 @@ export function verifyServerChain(
     return fail(CertificateError.chain('CERT_MISSING'), placeholderCertificate(new Uint8Array(0)));
   }
   const sent: ParsedCertificate[] = [];
+  // Node's legacy object of the leaf: the PeerCertificate, and what the name check reads.
+  let leafObject: PeerCertificate | undefined;
   for (let i = 0; i < list.length; i++) {
     const der = list[i];
-    const cert = der instanceof Uint8Array ? tryParse(der) : undefined;
+    let cert = der instanceof Uint8Array ? parsePeerCertificate(der) : undefined;
+    if (cert !== undefined && i === 0) {
+      leafObject = tryLegacy(cert);
+      if (leafObject === undefined) cert = undefined;
+    }
     if (cert === undefined) {
-      const leaf = i === 0 ? undefined : tryParse(first);
       const peer =
-        leaf === undefined
-          ? placeholderCertificate(first instanceof Uint8Array ? first : new Uint8Array(0))
-          : legacy(leaf);
+        leafObject ?? placeholderCertificate(first instanceof Uint8Array ? first : new Uint8Array(0));
       return fail(CertificateError.chain('CERT_MALFORMED', i, `certificate ${i} does not parse`), peer);
     }
     sent.push(cert);
@@ -280,26 +307,43 @@ export function verifyServerChain(
   // 6. Name constraints of every CA apply to the certificates below it (section 4.2.1.10).
   checkNameConstraints(path, record);
 
-  const peerCertificate = linkPeerCertificates(path, ctx);
+  // The PeerCertificate: the leaf's object now, its issuerCertificate links when asked for.
+  let linked = false;
+  const peerCertificate = (): PeerCertificate => {
+    if (!linked) {
+      linked = true;
+      linkPeerCertificates(leafObject!, path, ctx);
+    }
+    return leafObject!;
+  };
   const last = errors[errors.length - 1];
   if (last !== undefined)
-    return fail(CertificateError.chain(last.code, last.depth, last.detail), peerCertificate);
+    return fail(CertificateError.chain(last.code, last.depth, last.detail), peerCertificate());
 
-  // 7. The server's identity (node: `servername || host || 'localhost'`).
+  // 7. The server's identity (node: `servername || host || 'localhost'`). The default check
+  // reads the leaf's names only; a caller's checker gets the linked chain.
   const hostname = options.servername || options.host || 'localhost';
   let identityError: Error | undefined;
   try {
     identityError =
       options.checkServerIdentity === undefined
-        ? defaultCheckServerIdentity(hostname, peerCertificate)
-        : options.checkServerIdentity(hostname, peerCertificate);
+        ? defaultCheckServerIdentity(hostname, leafObject!)
+        : options.checkServerIdentity(hostname, peerCertificate());
   } catch (err) {
     identityError = err instanceof Error ? err : new Error(String(err));
   }
   if (identityError !== undefined && identityError !== null) {
-    return fail(asCertificateError(identityError), peerCertificate);
+    return fail(asCertificateError(identityError), peerCertificate());
   }
-  return { authorized: true, error: undefined, peerCertificate };
+  // Authorized: the rest of the chain's legacy objects are built on first access (most
+  // connections never call getPeerCertificate).
+  return {
+    authorized: true,
+    error: undefined,
+    get peerCertificate() {
+      return peerCertificate();
+    },
+  };
 }
 
 function fail(error: CertificateError, peerCertificate: PeerCertificate): VerifyServerChainResult {
@@ -492,7 +536,7 @@ export function leafKeyUsageAllows(
   use: 'digitalSignature' | 'keyEncipherment' | 'keyAgreement',
 ): boolean {
   const der = peer instanceof Uint8Array ? peer : peer.raw;
-  const cert = der === undefined ? undefined : tryParse(der);
+  const cert = der === undefined ? undefined : parsePeerCertificate(der);
   if (cert === undefined) return false;
   return cert.keyUsage === undefined || (cert.keyUsage & KeyUsage[use]) !== 0;
 }
@@ -595,18 +639,30 @@ function ipWithin(ip: Uint8Array, c: { addr: Uint8Array; mask: Uint8Array }): bo
 // ---------------------------------------------------------------------------------------------
 // PeerCertificate
 
-function legacy(cert: ParsedCertificate): PeerCertificate {
-  return cert.x509.toLegacyObject() as PeerCertificate;
+/** Node's legacy object (a new one each time: links are set on it), undefined when node cannot build it. */
+function tryLegacy(cert: ParsedCertificate): PeerCertificate | undefined {
+  try {
+    return cert.x509.toLegacyObject() as PeerCertificate;
+  } catch {
+    return undefined;
+  }
 }
 
-/** Node's getPeerCertificate(true) shape: issuer links; a self-signed top points to itself. */
-function linkPeerCertificates(path: readonly ParsedCertificate[], ctx: PathContext): PeerCertificate {
-  const objects = path.map(legacy);
+/**
+ * Node's getPeerCertificate(true) shape, from the leaf's object: issuer links; a self-signed
+ * top points to itself. (A certificate node cannot describe, which only a trust store parsed
+ * without the check could hold, stands as its placeholder.)
+ */
+function linkPeerCertificates(
+  leaf: PeerCertificate,
+  path: readonly ParsedCertificate[],
+  ctx: PathContext,
+): void {
+  const objects = path.map((c, i) => (i === 0 ? leaf : (tryLegacy(c) ?? placeholderCertificate(c.der))));
   for (let i = 0; i + 1 < objects.length; i++) objects[i]!.issuerCertificate = objects[i + 1]!;
   const top = path[path.length - 1]!;
   const topObject = objects[objects.length - 1]!;
   if (ctx.selfSigned(top)) topObject.issuerCertificate = topObject;
-  return objects[0]!;
 }
 
 /** Stand-in for a leaf that does not parse: only `raw` and the fingerprints are real. */

@@ -37,8 +37,8 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   await run(bin, args, { cwd: dir, timeout: 30_000 });
 }
 
-/** Writes ca.crt/.key, server.crt/.key, client.crt/.key into `dir` (created if needed). */
-export async function makeTestCerts(dir: string): Promise<PeerCerts> {
+/** A self-signed test CA (RSA 2048, SHA-256, 30 days) as ca.key/ca.crt in `dir` (created if needed). */
+export async function makeTestCa(dir: string, subject: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   await openssl(dir, [
     'req',
@@ -54,63 +54,80 @@ export async function makeTestCerts(dir: string): Promise<PeerCerts> {
     '30',
     '-sha256',
     '-subj',
-    '/O=cellstack test/CN=cellstack test CA',
+    subject,
     '-addext',
     'basicConstraints=critical,CA:TRUE',
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
+  return join(dir, 'ca.crt');
+}
+
+export const RSA_2048 = ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'];
+export const P_256 = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+
+/**
+ * `name`.key (`openssl genpkey` with `keyArgs`) and `name`.crt signed by the CA that
+ * makeTestCa() wrote into `dir` (SHA-256, 30 days), with the extensions in the file `ext`.
+ */
+export async function issueTestLeaf(
+  dir: string,
+  name: string,
+  o: { keyArgs: string[]; subject: string; ext: string; serial: number },
+): Promise<{ cert: string; key: string }> {
+  await openssl(dir, ['genpkey', ...o.keyArgs, '-out', `${name}.key`]);
+  await openssl(dir, ['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', o.subject]);
+  await openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    String(o.serial),
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    o.ext,
+  ]);
+  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+/** Writes ca.crt/.key, server.crt/.key, client.crt/.key into `dir` (created if needed). */
+export async function makeTestCerts(dir: string): Promise<PeerCerts> {
+  const ca = await makeTestCa(dir, '/O=cellstack test/CN=cellstack test CA');
   const ext = (usage: string, san?: string) =>
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
     `extendedKeyUsage=${usage}\n` +
     (san ? `subjectAltName=${san}\n` : '');
   writeFileSync(join(dir, 'server.ext'), ext('serverAuth', SERVER_SAN.join(',')));
   writeFileSync(join(dir, 'client.ext'), ext('clientAuth'));
-  await Promise.all(
+  const [server, client] = await Promise.all(
     (
       [
-        ['server', SERVER_CN],
-        ['client', CLIENT_CN],
+        ['server', SERVER_CN, 2],
+        ['client', CLIENT_CN, 3],
       ] as const
-    ).map(async ([who, cn]) => {
-      await openssl(dir, [
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${who}.key`,
-        '-out',
-        `${who}.csr`,
-        '-subj',
-        `/O=cellstack test/CN=${cn}`,
-      ]);
-      await openssl(dir, [
-        'x509',
-        '-req',
-        '-in',
-        `${who}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-set_serial',
-        who === 'server' ? '2' : '3',
-        '-out',
-        `${who}.crt`,
-        '-days',
-        '30',
-        '-sha256',
-        '-extfile',
-        `${who}.ext`,
-      ]);
-    }),
+    ).map(([who, cn, serial]) =>
+      issueTestLeaf(dir, who, {
+        keyArgs: RSA_2048,
+        subject: `/O=cellstack test/CN=${cn}`,
+        ext: `${who}.ext`,
+        serial,
+      }),
+    ),
   );
   return {
-    ca: join(dir, 'ca.crt'),
-    serverCert: join(dir, 'server.crt'),
-    serverKey: join(dir, 'server.key'),
-    clientCert: join(dir, 'client.crt'),
-    clientKey: join(dir, 'client.key'),
+    ca,
+    serverCert: server!.cert,
+    serverKey: server!.key,
+    clientCert: client!.cert,
+    clientKey: client!.key,
   };
 }
