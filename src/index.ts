@@ -1,11 +1,13 @@
 /**
  * cellstack: a userspace cellular network stack for Node.js.
  *
- * The AT modem driver (src/modem), PPP (src/ppp), IPv4 and ICMP (src/ip), and the built-in
- * test modem (`cellstack/sim`); TCP, TLS and MQTT follow in the same package.
+ * The AT modem driver (src/modem), PPP (src/ppp), IPv4, ICMP, UDP and DNS (src/ip), TCP
+ * (src/tcp), the TLS 1.2 client (the `tls` namespace), the MQTT client and its persistent
+ * store (src/mqtt), and the built-in test modem (`cellstack/sim`).
  */
 export * from './ip/index.js';
 export * from './modem/index.js';
+export * from './mqtt/index.js';
 export * from './ppp/index.js';
 export * as tls from './tls/index.js';
 export { type Clock, sleep, systemClock, type TimerHandle } from './util/clock.js';
