@@ -72,11 +72,20 @@ interface Outgoing {
   sentOnConnection: boolean;
   /** QoS 2 after PUBREC: may PUBREL be sent (the store has the move)? */
   releaseDurable: boolean;
+  /**
+   * The store holds `messageId`. A QoS 2 PUBLISH waits for it: resent after a crash under
+   * another id, the broker could not tell it from a new message (exactly once, 4.3.3).
+   */
+  idDurable: boolean;
 }
 
 type Request =
   | { kind: 'subscribe'; subscriptions: ISubscription[] }
   | { kind: 'unsubscribe'; filters: string[] };
+
+function waitsForId(o: Outgoing): boolean {
+  return o.stored.qos === 2 && o.state === 'publish' && o.messageId !== undefined && !o.idDurable;
+}
 
 const DEFAULT_KEEPALIVE = 60;
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
@@ -166,6 +175,7 @@ export class MqttClientCore {
         sentInSession: messageId !== undefined,
         sentOnConnection: false,
         releaseDurable: stored.state === 'pubrel',
+        idDurable: messageId !== undefined,
       });
     }
   }
@@ -275,6 +285,7 @@ export class MqttClientCore {
       sentInSession: false,
       sentOnConnection: false,
       releaseDurable: false,
+      idDurable: false,
     });
     this.flush(now);
   }
@@ -346,6 +357,14 @@ export class MqttClientCore {
             error === undefined ? undefined : { cause: error },
           );
     this.closeConnection(err);
+  }
+
+  /** The packet id chosen for `key` (event `assigned`) is durable: a QoS 2 PUBLISH may go out. */
+  idPersisted(key: number, now: number): void {
+    const o = this.outgoing.find((x) => x.stored.key === key);
+    if (!o || o.messageId === undefined) return;
+    o.idDurable = true;
+    this.flush(now);
   }
 
   /** The move to PUBREL is durable: PUBREL may go out. */
@@ -505,6 +524,8 @@ export class MqttClientCore {
     for (let i = 0; i < this.outgoing.length; i++) {
       const o = this.outgoing[i] as Outgoing;
       if (o.sentOnConnection) continue;
+      // A QoS 2 PUBLISH whose id is not durable yet holds back the rest (order, 4.6).
+      if (waitsForId(o)) break;
       if (o.messageId === undefined) {
         if (inflight >= this.window) break;
         if (this.expired(o, now)) {
@@ -516,6 +537,7 @@ export class MqttClientCore {
         o.messageId = id;
         inflight++;
         this.events.push({ type: 'assigned', key: o.stored.key, messageId: id });
+        if (waitsForId(o)) break;
       } else if (o.sentInSession) this.stats.resent++;
       o.sentOnConnection = true;
       if (o.state === 'pubrel') {
@@ -670,6 +692,7 @@ export class MqttClientCore {
       }
       if (o.messageId !== undefined) this.ids.release(o.messageId);
       o.messageId = undefined;
+      o.idDurable = false;
       o.sentInSession = false;
       keep.push(o);
     }

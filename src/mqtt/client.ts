@@ -350,7 +350,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         return;
       }
       case 'assigned':
-        this.storeOp((s) => s.setMessageId(ev.key, ev.messageId));
+        this.storeOp(
+          (s) => s.setMessageId(ev.key, ev.messageId),
+          () => {
+            this.core.idPersisted(ev.key, this.clock.now());
+            this.pump();
+          },
+        );
         return;
       case 'released':
         this.storeOp(

@@ -187,6 +187,23 @@ describe.each(versions)('MqttClientCore v%d', (v) => {
     expect(h.core.stats.resent).toBe(3);
   });
 
+  it('a QoS 2 PUBLISH waits until its packet id is durable, and holds back later ones', () => {
+    const h = new CoreHarness(v);
+    h.persistIds = false;
+    h.open({ clean: false });
+    h.core.enqueue(stored(1, 'a', 1), 0);
+    h.core.enqueue(stored(2, 'b', 2), 0);
+    h.core.enqueue(stored(3, 'c', 1), 0);
+    expect(h.sent()).toMatchObject([{ cmd: 'publish', topic: 'a', qos: 1 }]);
+    const assigned = h.take('assigned');
+    expect(assigned.map((a) => a.key)).toEqual([1, 2]);
+    h.core.idPersisted(2, 0);
+    expect(h.sent()).toMatchObject([
+      { cmd: 'publish', topic: 'b', qos: 2, messageId: assigned[1]!.messageId },
+      { cmd: 'publish', topic: 'c', qos: 1 },
+    ]);
+  });
+
   it('without a session: PUBREC-ed ones are done, the rest go again as new publishes', () => {
     const h = new CoreHarness(v);
     h.open({ clean: false });

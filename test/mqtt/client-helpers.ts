@@ -45,6 +45,8 @@ export class CoreHarness {
   readonly core = new MqttClientCore();
   now = 0;
   readonly events: MqttCoreEvent[] = [];
+  /** Play a store that makes each assigned packet id durable at once (as the shell does after `setMessageId`). */
+  persistIds = true;
 
   constructor(readonly version: Version) {}
 
@@ -82,13 +84,21 @@ export class CoreHarness {
   }
 
   sent(): Packet[] {
+    this.drain();
     return decode(this.core.takeOutput(), this.version);
   }
 
   drain(): MqttCoreEvent[] {
-    const ev = this.core.takeEvents();
-    this.events.push(...ev);
-    return ev;
+    const all: MqttCoreEvent[] = [];
+    for (let round = 0; round < 100; round++) {
+      const ev = this.core.takeEvents();
+      if (ev.length === 0) break;
+      all.push(...ev);
+      if (!this.persistIds) continue;
+      for (const e of ev) if (e.type === 'assigned') this.core.idPersisted(e.key, this.now);
+    }
+    this.events.push(...all);
+    return all;
   }
 
   take<T extends MqttCoreEvent['type']>(type: T): Extract<MqttCoreEvent, { type: T }>[] {
