@@ -10,7 +10,7 @@ export * from './modem/index.js';
 export * from './mqtt/index.js';
 export * from './ppp/index.js';
 export * as tls from './tls/index.js';
-export { type Clock, sleep, systemClock, type TimerHandle } from './util/clock.js';
+export { type Clock, sleep, systemClock, type TimerHandle, wallClock } from './util/clock.js';
 export { CellstackError, ConfigError, MalformedPacket } from './util/errors.js';
 export { formatIpv4, isIpv4, parseIpv4 } from './util/ipv4.js';
 export { ManualClock } from './util/manual-clock.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { type Clock, type TimerHandle, wallClock } from '../util/clock.js';
 import { DeadlineTimer } from '../util/deadline-timer.js';
 import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
@@ -17,13 +17,6 @@ import type { OutgoingStore, PublishToStore, StoredPublish } from './store/types
 import { isValidFilter, isValidTopic, TopicRouter } from './topic.js';
 
 const log = createLogger('mqtt');
-
-/** Wall-clock milliseconds: stored publishes carry `createdAt` on this scale across restarts. */
-const wallClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
-  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** How long `end()` waits for the transport to close after DISCONNECT before destroying it. */
 const END_GRACE_MS = 1000;

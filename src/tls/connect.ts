@@ -1,14 +1,14 @@
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as nodeTls from 'node:tls';
-import type { Clock } from '../util/clock.js';
+import { type Clock, wallClock } from '../util/clock.js';
 import { DeadlineTimer } from '../util/deadline-timer.js';
 import type { AlertName } from './alerts.js';
 import { selectSuites } from './cipher-suites.js';
 import { type CertificateRejection, type ClientCredentials, TlsClientCore } from './client-core.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT } from './client-types.js';
 import { TlsError } from './errors.js';
-import { type PeerVerification, TlsSocket, type Transport, wallClock } from './socket.js';
+import { type PeerVerification, TlsSocket, type Transport } from './socket.js';
 import { loadClientCredentials } from './x509/credentials.js';
 import type { PeerCertificate } from './x509/errors.js';
 import { type VerifyServerChainResult, verifyServerChain } from './x509/verify.js';
@@ -163,7 +163,7 @@ export function connect(options: TlsConnectOptions, cb?: () => void): SecureSock
       ca: options.ca,
       servername: identity,
       host: options.host,
-      now: Date.now(),
+      now: (options.clock ?? wallClock).now(),
       checkServerIdentity: options.checkServerIdentity,
     });
     return r;

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import type { Clock } from '../util/clock.js';
+import { type Clock, wallClock } from '../util/clock.js';
 import { DeadlineTimer } from '../util/deadline-timer.js';
 import { createLogger } from '../util/log.js';
 import type { CipherSuite } from './cipher-suites.js';
@@ -35,17 +35,6 @@ export interface PeerVerification {
 
 /** `TlsSocket.stats()`: the core's counters (records, octets with headers, alerts) since the handshake began. */
 export type TlsSocketStats = TlsCoreStats;
-
-/**
- * The clock a TlsSocket uses by default: wall-clock milliseconds (`Date.now`), because the
- * core stamps sessions with it and a session may be resumed by another process, and real
- * timers for the handshake timeout.
- */
-export const wallClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
-  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export interface TlsSocketOptions {
   allowHalfOpen?: boolean;

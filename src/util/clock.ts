@@ -21,6 +21,17 @@ export const systemClock: Clock = {
   clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/**
+ * Wall-clock milliseconds (`Date.now`) with real timers: for shells whose cores stamp state
+ * that outlives the process (TLS sessions, stored MQTT publishes), where a monotonic scale
+ * would not survive a restart.
+ */
+export const wallClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 /** Resolves after `ms` on `clock`. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
