@@ -14,6 +14,26 @@ export {
   type MqttCoreEvent,
 } from './client-core.js';
 export { MqttError, type MqttErrorCode, ReasonCode } from './errors.js';
+export {
+  AWS_IOT_ALPN,
+  applyProfile,
+  Backoff,
+  type BrokerLimits,
+  type BrokerTarget,
+  Connection,
+  type ConnectionEvents,
+  type ConnectionState,
+  type ConnectionStats,
+  type ConnectOptions,
+  connect,
+  type ModemLinkOptions,
+  MQTT_LIMITS,
+  type MqttEndpointOptions,
+  parseBrokerUrl,
+  type ReconnectOptions,
+  type RecoveryLevel,
+  type StateChange,
+} from './manager/index.js';
 export type {
   ConnAck,
   Granted,

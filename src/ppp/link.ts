@@ -155,6 +155,15 @@ export class PppLink extends EventEmitter<PppLinkEvents> {
     return p;
   }
 
+  /**
+   * Lets go at once, without the Terminate exchange: the timer stops, the stream is released
+   * (left open) and `dead` is emitted. For a caller that must reuse the line now, such as a
+   * connection manager whose `close()` ran out of patience with a peer that no longer answers.
+   */
+  destroy(): void {
+    this.finish();
+  }
+
   stats(): PppStats {
     return this.core.stats();
   }
