@@ -595,6 +595,26 @@ export class Modem extends EventEmitter<ModemEvents> {
     await this.call.hangUp();
   }
 
+  /**
+   * Restarts the modem as at power-on: `AT+CFUN=1,1` (27.007 clause 8.2: full functionality,
+   * reset first), `AT+CFUN=16` on u-blox modems, whose manuals reserve 1,1 and document 16 as
+   * the reset. A USB modem then leaves the bus and comes back after some seconds, so the caller
+   * closes the port and opens it again later. Resolves on the OK (or when the modem is already
+   * gone); the SIM asks for its PIN again afterwards.
+   */
+  async reset(): Promise<void> {
+    if (this.inDataMode) await this.hangUp();
+    const command = this.profileValue.name === 'ublox' ? 'AT+CFUN=16' : 'AT+CFUN=1,1';
+    log('reset: %s', command);
+    try {
+      await this.channel.command(command, { timeoutMs: 15_000 });
+    } catch (err) {
+      // The port may vanish before the OK arrives: that is the reset working.
+      if (err instanceof ModemError && err.code === 'CLOSED') return;
+      throw err;
+    }
+  }
+
   /** Identity, SIM, registration, signal and operator in one object (`cellstack info`). */
   async info(): Promise<ModemInfo> {
     const id = await this.identity();

@@ -385,7 +385,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       try {
         if (level === 'modem') {
           stage = 'modem';
-          await this.teardown('modem');
+          // A modem that still answers but keeps failing is restarted (+CFUN); the first open
+          // and a modem already gone are just (re)opened.
+          await this.teardown('modem', this.modemOpens > 0);
           await this.openModem();
           level = 'link';
         }
@@ -735,8 +737,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   // ---- walking down -----------------------------------------------------------------------
 
-  /** Takes the chain down to (and including) `level`; every step bounded, none throws. */
-  private async teardown(level: RecoveryLevel): Promise<void> {
+  /**
+   * Takes the chain down to (and including) `level`; every step bounded, none throws. With
+   * `reset`, a modem that still answers is restarted (`Modem.reset`) before its port closes.
+   */
+  private async teardown(level: RecoveryLevel, reset = false): Promise<void> {
     // Transport: TLS and TCP, and the client's connection with them.
     const transport = this.transport;
     const raw = this.raw;
@@ -760,6 +765,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // Link: the IP stack, PPP (LCP Terminate), the data call.
     const link = this.link;
     const stack = this.stack;
+    const wasUp = this.linkUp;
     this.stack = undefined;
     this.linkUp = false;
     stack?.close();
@@ -767,7 +773,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const s = link.stats();
       this.bytesDone.up += s.hdlcOut.bytesOut;
       this.bytesDone.down += s.hdlc.bytesIn;
-      await bounded(link.close(), TEARDOWN_MS);
+      // Terminate-Request only to a peer that was answering (RFC 1661 5.5); a link that never
+      // came up, or whose peer stopped answering Echo-Requests, is simply let go.
+      if (wasUp) await bounded(link.close(), TEARDOWN_MS);
       link.destroy();
       this.link = undefined;
     }
@@ -776,9 +784,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // Modem: the AT side and the port.
     const modem = this.modem;
     const port = this.port;
+    const wasOpen = this.portOpen;
     this.modem = undefined;
     this.port = undefined;
     this.portOpen = false;
+    if (modem && reset && wasOpen) {
+      log('resetting the modem');
+      await bounded(modem.reset(), 16_000);
+    }
     if (modem) await bounded(modem.close(), TEARDOWN_MS);
     else if (port) await bounded(port.close(), TEARDOWN_MS);
   }
