@@ -12,6 +12,7 @@ import type {
   MqttConnectOptions,
   ProtocolVersion,
   PublishOptions,
+  PublishProperties,
   QoS,
   SubscribeOptions,
 } from './options.js';
@@ -136,6 +137,10 @@ export class MqttClientCore {
   private connectDeadline: number | undefined;
   private window = 65535;
   private brokerAliasMax = 0;
+  /** v5 CONNACK limits (3.2.2.3.4, 3.2.2.3.5, 3.2.2.3.6): what we must not send. */
+  private brokerMaxQos: QoS = 2;
+  private brokerRetain = true;
+  private brokerMaxPacket = Number.POSITIVE_INFINITY;
   private readonly aliasOut = new Map<string, number>();
   private readonly aliasIn = new Map<number, string>();
   private hadSession = false;
@@ -293,6 +298,8 @@ export class MqttClientCore {
   /** Sends a QoS 0 publish (only when connected). */
   publish0(topic: string, payload: Uint8Array, options: PublishOptions, now: number): void {
     if (this.state !== 'connected') throw new MqttError('NOT_CONNECTED', 'not connected');
+    const refused = this.limitError(topic, payload, 0, options.retain ?? false, options.properties);
+    if (refused) throw refused;
     this.send(
       this.publishPacket(
         topic,
@@ -528,7 +535,7 @@ export class MqttClientCore {
       if (waitsForId(o)) break;
       if (o.messageId === undefined) {
         if (inflight >= this.window) break;
-        if (this.expired(o, now)) {
+        if (this.expired(o, now) || this.refused(o)) {
           this.outgoing.splice(i--, 1);
           continue;
         }
@@ -557,6 +564,72 @@ export class MqttClientCore {
       );
       o.sentInSession = true;
     }
+  }
+
+  /**
+   * Why the broker's CONNACK forbids sending this publish (MQTT 5.0 3.2.2.3.4 Maximum QoS,
+   * 3.2.2.3.5 Retain Available, 3.2.2.3.6 Maximum Packet Size: the Client MUST NOT send
+   * beyond them), or undefined. The size is of the packet with its full topic name, an upper
+   * bound of what a topic alias would send.
+   */
+  private limitError(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    properties?: PublishProperties,
+  ): MqttError | undefined {
+    if (qos > this.brokerMaxQos)
+      return new MqttError(
+        'PUBLISH_FAILED',
+        `the broker accepts QoS ${this.brokerMaxQos} at most`,
+        ReasonCode.QoSNotSupported,
+      );
+    if (retain && !this.brokerRetain)
+      return new MqttError(
+        'PUBLISH_FAILED',
+        'the broker does not accept retained messages',
+        ReasonCode.RetainNotSupported,
+      );
+    if (Number.isFinite(this.brokerMaxPacket)) {
+      const packet: IPublishPacket = {
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+        qos,
+        retain,
+        dup: false,
+      };
+      if (qos > 0) packet.messageId = 1;
+      if (properties) packet.properties = toPacketProperties(properties);
+      const size = mqttPacket.generate(packet, { protocolVersion: 5 }).length;
+      if (size > this.brokerMaxPacket)
+        return new MqttError(
+          'PUBLISH_FAILED',
+          `a ${size}-byte PUBLISH exceeds the broker's Maximum Packet Size ${this.brokerMaxPacket}`,
+          ReasonCode.PacketTooLarge,
+        );
+    }
+    return undefined;
+  }
+
+  /** A stored publish the broker's limits forbid: dropped, reported with the reason code. */
+  private refused(o: Outgoing): boolean {
+    const s = o.stored;
+    const error = this.limitError(s.topic, s.payload, s.qos, s.retain, s.properties);
+    if (!error) return false;
+    this.events.push({
+      type: 'acked',
+      ack: {
+        key: s.key,
+        messageId: undefined,
+        topic: s.topic,
+        qos: s.qos,
+        reasonCode: error.reasonCode ?? ReasonCode.UnspecifiedError,
+        error,
+      },
+    });
+    return true;
   }
 
   /** A stored publish not yet sent whose Message Expiry Interval has run out: dropped, reported. */
@@ -645,6 +718,9 @@ export class MqttClientCore {
     if (props.serverKeepAlive !== undefined) this.keepaliveMs = props.serverKeepAlive * 1000;
     this.window = Math.max(1, Math.min(this.options.maxInflight ?? 65535, props.receiveMaximum ?? 65535));
     this.brokerAliasMax = props.topicAliasMaximum ?? 0;
+    this.brokerMaxQos = props.maximumQoS === 0 || props.maximumQoS === 1 ? props.maximumQoS : 2;
+    this.brokerRetain = props.retainAvailable !== false;
+    this.brokerMaxPacket = props.maximumPacketSize ?? Number.POSITIVE_INFINITY;
     const sessionPresent = packet.sessionPresent === true;
     if (!sessionPresent) this.discardSession();
     const connack: ConnAck = {

@@ -61,5 +61,8 @@ export const ReasonCode = {
   PacketIdentifierNotFound: 0x92,
   ReceiveMaximumExceeded: 0x93,
   TopicAliasInvalid: 0x94,
+  PacketTooLarge: 0x95,
+  RetainNotSupported: 0x9a,
+  QoSNotSupported: 0x9b,
   KeepAliveTimeout: 0x8d,
 } as const;
