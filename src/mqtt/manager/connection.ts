@@ -11,7 +11,7 @@ import { recordPort } from '../../modem/record.js';
 import { type FrameTap, PppLink } from '../../ppp/link.js';
 import type { PppStats, PppUpInfo } from '../../ppp/link-core.js';
 import type { TcpSocket } from '../../tcp/socket.js';
-import { connect as tlsConnect } from '../../tls/connect.js';
+import { type SecureSocket, connect as tlsConnect } from '../../tls/connect.js';
 import { type Clock, sleep, systemClock } from '../../util/clock.js';
 import { CellstackError, ConfigError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
@@ -72,6 +72,13 @@ export interface ConnectionStats {
   bytes: { up: number; down: number };
   /** Smoothed TCP round-trip time of the broker connection (our stack only). */
   rttMs?: number;
+  /** The TLS session of the current connection: version, suite, ALPN, whether resumed. */
+  tls?: {
+    protocol: string | null;
+    cipher: string | undefined;
+    alpn: string | false | null;
+    resumed: boolean;
+  };
   mqtt: CoreStats & { pending: number; inflight: number };
   /** QoS 0 publishes made offline: queued now, dropped by the policy or the bound. */
   offlineQos0: { queued: number; dropped: number };
@@ -135,6 +142,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private raw: Duplex | undefined;
   private transport: Duplex | undefined;
   private mqttOpen = false;
+  private secure: SecureSocket | undefined;
   private tlsSession: Buffer | undefined;
 
   /** Wakes the connected wait with the first failure of any layer. */
@@ -367,6 +375,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.registration) out.registration = this.registration;
     const srtt = (this.raw as TcpSocket | undefined)?.connection?.tcb?.rtt?.srtt;
     if (typeof srtt === 'number') out.rttMs = srtt;
+    const tls = this.secure;
+    if (tls && this.transport === tls)
+      out.tls = {
+        protocol: tls.getProtocol(),
+        cipher: tls.getCipher()?.standardName,
+        alpn: tls.alpnProtocol,
+        resumed: tls.isSessionReused(),
+      };
     if (this.link) out.link = this.link.stats();
     if (this.stack) out.net = this.stack.stats();
     return out;
@@ -688,6 +704,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           this.tlsSession = session;
         });
         this.transport = s;
+        this.secure = s;
         conn = s;
         await connected(s, 'secureConnect');
       }
