@@ -137,6 +137,22 @@ describe('connect() without a modem', () => {
     expect(r.conn.stats().connects).toBe(2);
   });
 
+  it('one reconnect at a time: a loss reported several ways opens exactly one new transport (MQTT.js #1778, #1845)', async () => {
+    const r = rig({});
+    await r.conn.ready(3000);
+    const first = r.brokers[0] as ScriptedBroker;
+    // The same loss, seen as an error, an end and a close.
+    first.transport.emit('error', Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+    first.transport.push(null);
+    first.transport.destroy();
+    await until(() => r.brokers.length === 2 && r.conn.connected);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.brokers.length).toBe(2);
+    expect(r.conn.stats().connects).toBe(2);
+    expect(r.states.filter((s) => s.state === 'offline')).toHaveLength(1);
+    expect(r.states.filter((s) => s.state === 'connecting')).toHaveLength(2);
+  });
+
   it('waits longer after each failure in a row (capped), and starts over after a success', async () => {
     const r = rig({});
     r.failWith = Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
@@ -226,7 +242,7 @@ describe('connect() without a modem', () => {
     expect(() => connect({ mqtt: { url: 'mqtt://x' }, reconnect: { maxAttempts: 0 } })).toThrow(ConfigError);
   });
 
-  it('with a store directory: publishes accepted while the broker is away reach the next process', async () => {
+  it('with a store directory: publishes accepted while the broker is away reach the next process (MQTT.js #607)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellstack-mgr-'));
     dirs.push(dir);
     const a = rig({ store: dir, clientId: 'dev-store' });
