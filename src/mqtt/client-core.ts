@@ -43,8 +43,12 @@ export type MqttCoreEvent =
   | { type: 'connack'; connack: ConnAck }
   | { type: 'message'; message: IncomingMessage }
   | { type: 'acked'; ack: AckInfo }
-  /** A packet id was chosen for a stored publish (record it: `store.setMessageId`). */
-  | { type: 'assigned'; key: number; messageId: number }
+  /**
+   * A packet id was chosen for a stored publish: record it (`store.setMessageId`) so that a
+   * resumed session resends it under the same id (4.4). For QoS 2 call `idPersisted(key)`
+   * once it is durable: the PUBLISH waits for that. QoS 1 goes at once.
+   */
+  | { type: 'assigned'; key: number; messageId: number; qos: 1 | 2 }
   /** PUBREC came: persist the move to PUBREL (`store.markReleased`), then call `releasePersisted(key)`. */
   | { type: 'released'; key: number; messageId: number }
   | { type: 'suback'; messageId: number; granted: Granted[]; error?: MqttError }
@@ -123,6 +127,10 @@ export class MqttClientCore {
   private output: Buffer[] = [];
   private events: MqttCoreEvent[] = [];
   private outgoing: Outgoing[] = [];
+  /** The same entries by store key (enqueue, idPersisted, releasePersisted look them up). */
+  private readonly byKey = new Map<number, Outgoing>();
+  /** Entries of `outgoing` that hold a packet id. */
+  private inflightCount = 0;
   private readonly requests = new Map<number, Request>();
   /** Incoming QoS 2 packet ids that got PUBREC and wait for PUBREL. */
   private readonly incomingQos2 = new Set<number>();
@@ -158,9 +166,7 @@ export class MqttClientCore {
 
   /** QoS 1/2 publishes that have a packet id (sent, awaiting their acknowledgement). */
   get inflight(): number {
-    let n = 0;
-    for (const o of this.outgoing) if (o.messageId !== undefined) n++;
-    return n;
+    return this.inflightCount;
   }
 
   /**
@@ -169,7 +175,7 @@ export class MqttClientCore {
    */
   restore(entries: readonly StoredPublish[]): void {
     for (const stored of entries) {
-      if (this.outgoing.some((o) => o.stored.key === stored.key)) continue;
+      if (this.byKey.has(stored.key)) continue;
       const messageId =
         stored.messageId !== undefined && !this.ids.inUse(stored.messageId) ? stored.messageId : undefined;
       if (messageId !== undefined) this.ids.reserve(messageId);
@@ -282,7 +288,7 @@ export class MqttClientCore {
 
   /** Queues a stored QoS 1/2 publish; it goes out (in key order) as the window allows. */
   enqueue(stored: StoredPublish, now: number): void {
-    if (this.outgoing.some((o) => o.stored.key === stored.key)) return;
+    if (this.byKey.has(stored.key)) return;
     this.insert({
       stored,
       messageId: undefined,
@@ -368,7 +374,7 @@ export class MqttClientCore {
 
   /** The packet id chosen for `key` (event `assigned`) is durable: a QoS 2 PUBLISH may go out. */
   idPersisted(key: number, now: number): void {
-    const o = this.outgoing.find((x) => x.stored.key === key);
+    const o = this.byKey.get(key);
     if (!o || o.messageId === undefined) return;
     o.idDurable = true;
     this.flush(now);
@@ -376,7 +382,7 @@ export class MqttClientCore {
 
   /** The move to PUBREL is durable: PUBREL may go out. */
   releasePersisted(key: number, now: number): void {
-    const o = this.outgoing.find((x) => x.stored.key === key);
+    const o = this.byKey.get(key);
     if (o?.state !== 'pubrel' || o.messageId === undefined) return;
     o.releaseDurable = true;
     if (this.state === 'connected') this.send({ cmd: 'pubrel', messageId: o.messageId }, now);
@@ -420,9 +426,20 @@ export class MqttClientCore {
   }
 
   private insert(o: Outgoing): void {
+    this.byKey.set(o.stored.key, o);
+    if (o.messageId !== undefined) this.inflightCount++;
     let i = this.outgoing.length;
     while (i > 0 && (this.outgoing[i - 1] as Outgoing).stored.key > o.stored.key) i--;
     this.outgoing.splice(i, 0, o);
+  }
+
+  /** Takes `outgoing[index]` out (its packet id, if any, is the caller's to release). */
+  private removeAt(index: number): Outgoing {
+    const o = this.outgoing[index] as Outgoing;
+    this.outgoing.splice(index, 1);
+    this.byKey.delete(o.stored.key);
+    if (o.messageId !== undefined) this.inflightCount--;
+    return o;
   }
 
   private allocate(): number {
@@ -536,14 +553,18 @@ export class MqttClientCore {
       if (o.messageId === undefined) {
         if (inflight >= this.window) break;
         if (this.expired(o, now) || this.refused(o)) {
-          this.outgoing.splice(i--, 1);
+          this.removeAt(i--);
           continue;
         }
         const id = this.ids.allocate();
         if (id === undefined) break;
         o.messageId = id;
         inflight++;
-        this.events.push({ type: 'assigned', key: o.stored.key, messageId: id });
+        this.inflightCount++;
+        this.events.push({ type: 'assigned', key: o.stored.key, messageId: id, qos: o.stored.qos });
+        // Only a QoS 2 PUBLISH waits for its id to be durable (see waitsForId): a QoS 1 message
+        // resent after a crash under another id is at most a duplicate, which QoS 1 allows.
+        if (o.stored.qos === 1) o.idDurable = true;
         if (waitsForId(o)) break;
       } else if (o.sentInSession) this.stats.resent++;
       o.sentOnConnection = true;
@@ -773,6 +794,9 @@ export class MqttClientCore {
       keep.push(o);
     }
     this.outgoing = keep;
+    this.byKey.clear();
+    for (const o of keep) this.byKey.set(o.stored.key, o);
+    this.inflightCount = 0;
   }
 
   private onPublish(packet: IPublishPacket, now: number): void {
@@ -851,8 +875,7 @@ export class MqttClientCore {
 
   /** Ends a QoS 1/2 flow: frees the id, reports, and lets the next publish into the window. */
   private complete(index: number, reasonCode: number, what: string): void {
-    const o = this.outgoing[index] as Outgoing;
-    this.outgoing.splice(index, 1);
+    const o = this.removeAt(index);
     if (o.messageId !== undefined) this.ids.release(o.messageId);
     const ack: AckInfo = {
       key: o.stored.key,

@@ -78,6 +78,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   private enqueueChain: Promise<void> = Promise.resolve();
   private localKey = 0;
   private endTimer: TimerHandle | undefined;
+  /** Writes gathered in this turn of the event loop (see `write`), and for which transport. */
+  private outChunks: Buffer[] = [];
+  private outTransport: Duplex | undefined;
+  private outDone: Waiter<void> | undefined;
+  private outPromise: Promise<void> | undefined;
 
   constructor(options: MqttClientOptions = {}) {
     super();
@@ -126,7 +131,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.core.input(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.clock.now());
       this.pump();
     };
-    const onEnd = (): void => this.lost(transport, undefined);
+    // An end or close is reported a turn later, so that an error that explains it (a TLS
+    // alert, a reset), often emitted just after, is the one the caller sees.
+    const onEnd = (): void => {
+      setImmediate(() => this.lost(transport, undefined));
+    };
     const onError = (err: Error): void => this.lost(transport, err);
     transport.on('data', onData);
     transport.on('end', onEnd);
@@ -309,16 +318,54 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     return written;
   }
 
+  /**
+   * Writes at once when the transport is idle in this turn of the event loop; what follows in
+   * the same turn is gathered and written together at its end (setImmediate). A lone publish
+   * costs no delay, while the PUBACKs of one read and the publishes they let into the window
+   * leave in one write (one TLS record, one TCP segment) instead of one each.
+   */
   private write(bytes: Buffer): Promise<void> {
     const t = this.transport;
     if (!t || t.destroyed || t.writableEnded)
       return Promise.reject(new MqttError('NOT_CONNECTED', 'the transport is closed'));
-    const p = new Promise<void>((resolve, reject) => {
-      t.write(bytes, (err) => (err ? reject(err) : resolve()));
-    });
-    p.catch(() => {});
-    return p;
+    if (this.outTransport !== t) this.flushOut();
+    if (this.outTransport === undefined) {
+      this.outTransport = t;
+      setImmediate(this.flushOut);
+      const p = new Promise<void>((resolve, reject) => {
+        t.write(bytes, (err) => (err ? reject(err) : resolve()));
+      });
+      p.catch(() => {});
+      return p;
+    }
+    this.outChunks.push(bytes);
+    if (!this.outPromise) {
+      this.outPromise = new Promise<void>((resolve, reject) => {
+        this.outDone = { resolve, reject };
+      });
+      this.outPromise.catch(() => {});
+    }
+    return this.outPromise;
   }
+
+  /** Ends the turn's gathering: writes what it gathered, to the transport it was for. */
+  private readonly flushOut = (): void => {
+    const chunks = this.outChunks;
+    const t = this.outTransport;
+    const done = this.outDone;
+    this.outChunks = [];
+    this.outTransport = undefined;
+    this.outDone = undefined;
+    this.outPromise = undefined;
+    if (!done || chunks.length === 0) return;
+    if (!t || t !== this.transport || t.destroyed || t.writableEnded) {
+      done.reject(new MqttError('NOT_CONNECTED', 'the transport is closed'));
+      return;
+    }
+    t.write(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), (err) =>
+      err ? done.reject(err) : done.resolve(),
+    );
+  };
 
   private onEvent(ev: MqttCoreEvent): void {
     switch (ev.type) {
@@ -343,13 +390,16 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         return;
       }
       case 'assigned':
-        this.storeOp(
-          (s) => s.setMessageId(ev.key, ev.messageId),
-          () => {
-            this.core.idPersisted(ev.key, this.clock.now());
-            this.pump();
-          },
-        );
+        // QoS 1 was sent already; only a QoS 2 PUBLISH waits for its id to be durable.
+        if (ev.qos === 1) this.storeOp((s) => s.setMessageId(ev.key, ev.messageId));
+        else
+          this.storeOp(
+            (s) => s.setMessageId(ev.key, ev.messageId),
+            () => {
+              this.core.idPersisted(ev.key, this.clock.now());
+              this.pump();
+            },
+          );
         return;
       case 'released':
         this.storeOp(
@@ -386,6 +436,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   private onClosed(error: MqttError | undefined): void {
+    // What is waiting (a DISCONNECT) goes before the transport is ended.
+    if (!error) this.flushOut();
     const transport = this.transport;
     this.transport = undefined;
     this.detach?.();

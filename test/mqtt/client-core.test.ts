@@ -82,7 +82,7 @@ describe.each(versions)('MqttClientCore v%d', (v) => {
     h.core.enqueue(stored(1, 't', 1), 0);
     const [p] = h.sent() as [IPublishPacket];
     expect(p).toMatchObject({ cmd: 'publish', qos: 1, dup: false, messageId: 1 });
-    expect(h.take('assigned')).toEqual([{ type: 'assigned', key: 1, messageId: 1 }]);
+    expect(h.take('assigned')).toEqual([{ type: 'assigned', key: 1, messageId: 1, qos: 1 }]);
     h.feed({ cmd: 'puback', messageId: 1 });
     const [a] = h.take('acked');
     expect(a?.ack).toMatchObject({ key: 1, messageId: 1, reasonCode: 0 });
