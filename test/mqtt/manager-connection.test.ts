@@ -196,6 +196,21 @@ describe('connect() without a modem', () => {
     expect(r.conn.stats().offlineQos0.dropped).toBe(1);
   });
 
+  it('an offline QoS 0 publish pushed out of the full queue settles: its acked rejects with NOT_CONNECTED', async () => {
+    const conn = connect({
+      mqtt: { url: 'mqtt://x', offlineQos0Limit: 2, transport: () => Promise.reject(new Error('down')) },
+      reconnect: { initialDelayMs: 1000 },
+    });
+    rigs.push({ conn, brokers: [], states: [], failWith: undefined });
+    const ps = [1, 2, 3].map((i) => conn.publish('t', `m${i}`));
+    await Promise.all(ps); // all three were queued
+    await expect(ps[0]?.acked).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+    expect(conn.stats().offlineQos0).toEqual({ queued: 2, dropped: 1 });
+    await conn.end();
+    // The two still queued settle at end() too.
+    await expect(ps[1]?.acked).rejects.toMatchObject({ code: 'ECLOSED' });
+  });
+
   it('end() during a backoff wait returns promptly and closes without an error', async () => {
     const r = rig({});
     r.failWith = Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });

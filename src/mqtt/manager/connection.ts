@@ -191,6 +191,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.qos0 = new Qos0Queue({
       policy: this.endpoint.offlineQos0 ?? 'queue',
       maxMessages: this.endpoint.offlineQos0Limit ?? 1000,
+      maxBytes: this.endpoint.offlineQos0MaxBytes ?? 1024 * 1024,
+      onEvict: (m) =>
+        m.done.reject(new MqttError('NOT_CONNECTED', 'dropped from the offline QoS 0 queue to make room')),
     });
     this.pcap = m?.pcap ? new PcapWriter(m.pcap) : undefined;
     // The client keeps the wall clock: stored publishes are stamped for message expiry.
@@ -284,7 +287,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     } catch (err) {
       return rejected(err);
     }
-    if (qos !== 0 || this.connected) return this.client.publish(topic, bytes, options);
+    // The client's own state: between its close and the manager's `offline` a QoS 0 publish
+    // belongs in the queue, and right after a CONNACK it may go at once.
+    if (qos !== 0 || this.client.connected) return this.client.publish(topic, bytes, options);
     let done: Waiter<AckInfo | undefined> | undefined;
     const acked = new Promise<AckInfo | undefined>((resolve, reject) => {
       done = { resolve, reject };
@@ -509,7 +514,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private flushQos0(): void {
     for (;;) {
-      if (!this.connected) return;
+      if (!this.client.connected) return;
       const m = this.qos0.shift();
       if (!m) return;
       const p = this.client.publish(m.topic, m.payload, { ...m.options, qos: 0 });
@@ -745,6 +750,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       store: _st,
       offlineQos0: _o,
       offlineQos0Limit: _ol,
+      offlineQos0MaxBytes: _ob,
       connectTimeoutMs: _ct,
       transport: _tr,
       ...mqtt

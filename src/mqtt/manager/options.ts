@@ -88,8 +88,10 @@ export interface MqttEndpointOptions extends Omit<MqttConnectOptions, 'connectTi
   store?: OutgoingStore | string;
   /** QoS 0 publishes made while offline: kept in memory up to a bound (default), or dropped. */
   offlineQos0?: 'queue' | 'drop';
-  /** Bound of the offline QoS 0 queue in messages (default 1000). */
+  /** Bound of the offline QoS 0 queue in messages (default 1000); the oldest goes first. */
   offlineQos0Limit?: number;
+  /** Bound of the offline QoS 0 queue in payload and topic bytes (default 1 MiB). */
+  offlineQos0MaxBytes?: number;
   /** TCP connect + TLS handshake + CONNACK, per attempt (default 30 s). */
   connectTimeoutMs?: number;
   /** A transport instead of TCP (tests, proxies): called for every attempt. */

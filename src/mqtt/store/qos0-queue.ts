@@ -7,13 +7,15 @@ import { ConfigError } from '../../util/errors.js';
  * (`overflow: 'drop-oldest'`, the default: fresh telemetry beats stale) or refuses the new one
  * (`'reject'`). `push` says what happened so the client can resolve or reject publish().
  */
-export interface Qos0QueueOptions {
+export interface Qos0QueueOptions<M extends Qos0Message = Qos0Message> {
   policy: 'queue' | 'drop';
   /** Default 1000. */
   maxMessages?: number;
   /** Payload bytes (plus topic bytes) at most. Default 1 MiB. */
   maxBytes?: number;
   overflow?: 'drop-oldest' | 'reject';
+  /** Called with each message dropped to make room (overflow 'drop-oldest'). */
+  onEvict?: (message: M) => void;
 }
 
 export type Qos0PushResult =
@@ -36,7 +38,7 @@ export class Qos0Queue<M extends Qos0Message = Qos0Message> {
   private readonly maxBytes: number;
   readonly counters = { queued: 0, dropped: 0, rejected: 0, evicted: 0 };
 
-  constructor(private readonly options: Qos0QueueOptions) {
+  constructor(private readonly options: Qos0QueueOptions<M>) {
     this.maxMessages = options.maxMessages ?? 1000;
     this.maxBytes = options.maxBytes ?? 1024 * 1024;
     if (this.maxMessages < 0 || this.maxBytes < 0)
@@ -67,8 +69,9 @@ export class Qos0Queue<M extends Qos0Message = Qos0Message> {
         this.counters.rejected++;
         return { outcome: 'rejected' };
       }
-      this.shift();
+      const old = this.shift();
       evicted++;
+      if (old) this.options.onEvict?.(old);
     }
     this.items.push(message);
     this.bytes += size;
