@@ -2,6 +2,7 @@ import * as at from './commands/at.js';
 import * as dial from './commands/dial.js';
 import * as get from './commands/get.js';
 import * as info from './commands/info.js';
+import * as mqtt from './commands/mqtt.js';
 import * as nc from './commands/nc.js';
 import * as ping from './commands/ping.js';
 import * as ports from './commands/ports.js';
@@ -20,7 +21,7 @@ interface Command {
   run(argv: readonly string[], io: Io): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc, resolve, get };
+const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc, resolve, get, mqtt };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));

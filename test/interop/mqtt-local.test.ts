@@ -4,13 +4,17 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttClient } from '../../src/mqtt/client.js';
+import { MqttError } from '../../src/mqtt/errors.js';
 import { MemoryStore } from '../../src/mqtt/store/memory-store.js';
+import { issue, makePki, type Pki, rsaKey, type TestCert } from '../helpers/test-pki.js';
 import { peer } from './harness/peers.js';
 import { endProcessTree, guardUntilStopped } from './harness/proc.js';
+import { pubSubRoundTrip, within } from './mqtt-roundtrip.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
@@ -36,19 +40,52 @@ function freePort(): Promise<number> {
   });
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
+/**
+ * The loopback broker's TLS listener: a test PKI (test/helpers/test-pki.ts: root CA,
+ * intermediate, server leaf for `localhost`/127.0.0.1) plus a client certificate from the same
+ * intermediate, for `require_certificate true`.
+ */
+interface LocalTls {
+  pki: Pki;
+  client: TestCert;
+}
+
+function makeLocalTls(): LocalTls {
+  const pki = makePki('rsa', 'mqtt-local');
+  const client = issue({
+    subject: { O: 'cellstack test', CN: 'mqtt-local client' },
+    key: rsaKey('mqtt-local-client'),
+    issuer: pki.intermediate,
+    ca: false,
+    keyUsage: ['digitalSignature'],
+    eku: ['clientAuth'],
+  });
+  return { pki, client };
+}
+
+/** node:tls to 127.0.0.1:port, resolved on secureConnect; rejects on error or after 5 s. */
+function dialTls(port: number, t: LocalTls, withClientCert: boolean): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: t.pki.root.pem,
+      ...(withClientCert ? { cert: t.client.pem + t.pki.intermediate.pem, key: t.client.key.pem } : {}),
+    });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('TLS handshake timed out'));
+    }, 5000);
+    s.once('secureConnect', () => {
+      clearTimeout(timer);
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -103,6 +140,8 @@ class Tap extends Duplex {
 describe.skipIf(check.skip)('MQTT client against mosquitto on 127.0.0.1', () => {
   let dir: string;
   let port = 0;
+  let tlsPort = 0;
+  let localTls: LocalTls;
   let broker: ChildProcess | undefined;
   let unguard: (() => void) | undefined;
   const clients: MqttClient[] = [];
@@ -117,10 +156,22 @@ describe.skipIf(check.skip)('MQTT client against mosquitto on 127.0.0.1', () => 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellstack-mqtt-'));
     port = await freePort();
+    tlsPort = await freePort();
+    localTls = makeLocalTls();
+    const { pki } = localTls;
+    writeFileSync(join(dir, 'ca.pem'), pki.root.pem + pki.intermediate.pem);
+    writeFileSync(join(dir, 'server.pem'), pki.leaf.pem + pki.intermediate.pem);
+    writeFileSync(join(dir, 'server.key'), pki.leaf.key.pem, { mode: 0o600 });
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(
       conf,
-      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000\n`,
+      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000\n` +
+        // Started as root, mosquitto would switch to the `mosquitto` user and then could not
+        // read the certificates in our private temp dir; as anyone else it ignores `user`.
+        'user root\n' +
+        // A second listener with mutual TLS (the settings after it are its own).
+        `listener ${tlsPort} 127.0.0.1\ncafile ${join(dir, 'ca.pem')}\ncertfile ${join(dir, 'server.pem')}\n` +
+        `keyfile ${join(dir, 'server.key')}\nrequire_certificate true\n`,
     );
     broker = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     const pid = broker.pid;
@@ -129,6 +180,7 @@ describe.skipIf(check.skip)('MQTT client against mosquitto on 127.0.0.1', () => 
     for (;;) {
       try {
         (await dial(port)).destroy();
+        (await dial(tlsPort)).destroy();
         break;
       } catch (e) {
         if (Date.now() > deadline) throw e;
@@ -293,5 +345,55 @@ describe.skipIf(check.skip)('MQTT client against mosquitto on 127.0.0.1', () => 
         await within(js.endAsync(), 3000, 'mqtt.js end').catch(() => js.end(true));
       }
     });
+
+    it(`v${v}: QoS 1 round trip over node:tls with a client certificate (require_certificate)`, async () => {
+      const tls = await dialTls(tlsPort, localTls, true);
+      expect(tls.authorized).toBe(true);
+      const c = client();
+      const ack = await within(
+        c.connect(tls, { protocolVersion: v, clientId: `tls-${v}` }),
+        5000,
+        'connect over node:tls',
+      );
+      expect(ack).toMatchObject({ reasonCode: 0, protocolVersion: v });
+      const topic = `tls/${v}/q1`;
+      const sent = [Buffer.from('over node:tls'), Buffer.from(Array.from({ length: 256 }, (_, i) => i))];
+      const r = await pubSubRoundTrip(c, topic, 1, sent, 5000);
+      expect(r.granted).toEqual([{ topic, qos: 1 }]);
+      expect(r.received.map((m) => m.payload.toString('hex'))).toEqual(sent.map((p) => p.toString('hex')));
+      for (const m of r.received) expect(m).toMatchObject({ topic, qos: 1 });
+      for (const a of r.acks) expect(a).toMatchObject({ topic, qos: 1, reasonCode: 0 });
+      await within(c.end(), 5000, 'end');
+      expect(tls.destroyed).toBe(true);
+    });
   }
+
+  it('the TLS listener refuses a client without a certificate: alert certificate_required, no CONNACK', async () => {
+    // TLS 1.3 (node's default here): the server checks our empty Certificate after its own
+    // Finished, so secureConnect comes first; then its certificate_required alert (RFC 8446
+    // sections 4.4.2.4 and 6.2) ends the connection before any CONNACK.
+    const tls = await dialTls(tlsPort, localTls, false);
+    expect(tls.getProtocol()).toBe('TLSv1.3');
+    const errors: Array<Error & { code?: string }> = [];
+    tls.on('error', (e) => errors.push(e));
+    const closed = new Promise<void>((resolve) => tls.once('close', () => resolve()));
+    const c = client();
+    const refused = await within(
+      c.connect(tls, { protocolVersion: 4, clientId: 'tls-nocert' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      5000,
+      'refusal',
+    );
+    await within(closed, 5000, 'close');
+    // Our client reports the lost transport with the TLS error as its cause.
+    expect(refused).toBeInstanceOf(MqttError);
+    expect(refused).toMatchObject({
+      code: 'ECONNRESET',
+      cause: { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' },
+    });
+    expect(c.connected).toBe(false);
+    expect(errors.map((e) => e.code)).toContain('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+  });
 });

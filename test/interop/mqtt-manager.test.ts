@@ -68,7 +68,7 @@ describe.skipIf(uml.skip)(
     const received: string[] = [];
 
     beforeAll(async () => {
-      p = await startUmlPeer({ services: ['dns', 'mqtts-mutual'], certs: true, memMb: 256 });
+      p = await startUmlPeer({ services: ['dns', 'mqtts-mutual', 'mqtts-alpn'], certs: true, memMb: 256 });
       const certs = p.certs!;
       conn = connect({
         modem: {
@@ -155,6 +155,8 @@ describe.skipIf(uml.skip)(
       expect(offline?.recovery).toBe('transport');
       expect(states.slice(from).map((s) => s.state)).not.toContain('dialing');
       expect(conn.stats().redials).toBe(dialsBefore);
+      // The reconnect resumed the first connection's TLS session (RFC 5246 7.3, RFC 5077).
+      expect(conn.stats().tls).toMatchObject({ protocol: 'TLSv1.2', resumed: true });
       const pub = conn.publish('mgr/b', 'after-takeover', { qos: 1 });
       await pub.acked;
       await until(() => received.includes('after-takeover'), 10_000, 'the message back');
@@ -180,6 +182,45 @@ describe.skipIf(uml.skip)(
       await pub.acked;
       await until(() => received.includes('across-redial'), 15_000, 'the message back');
       expect(opened.count).toBe(1); // the port was never reopened: only the link
+    }, 120_000);
+
+    it('the aws-iot profile on 443: ALPN x-amzn-mqtt-ca offered by itself, keepalive clamped, QoS 2 refused', async () => {
+      await conn.end();
+      const certs = p.certs!;
+      const aws = connect({
+        modem: {
+          path: 'uml-serial',
+          direct: true,
+          openPort: async () => serialPort(p, opened),
+          lcpEchoInterval: 1,
+          lcpEchoFailure: 3,
+          linkTimeoutMs: 20_000,
+        },
+        mqtt: {
+          url: `mqtts://${BROKER}:443`,
+          profile: 'aws-iot',
+          clientId: 'manager-aws',
+          keepalive: 5,
+          ca: readFileSync(certs.ca),
+          cert: readFileSync(certs.clientCert),
+          key: readFileSync(certs.clientKey),
+          connectTimeoutMs: 20_000,
+        },
+        reconnect: { initialDelayMs: 200, maxDelayMs: 2000 },
+      });
+      try {
+        const connack = await aws.ready(60_000);
+        expect(connack.keepalive).toBe(30);
+        expect(aws.stats().tls).toMatchObject({ protocol: 'TLSv1.2', alpn: 'x-amzn-mqtt-ca' });
+        await expect(aws.publish('aws/t', 'x', { qos: 2 })).rejects.toThrow(/QoS 2/);
+        const got: string[] = [];
+        await aws.subscribe('aws/#', { qos: 1 }, (_t, payload) => got.push(String(payload)));
+        const pub = aws.publish('aws/t', 'through-443', { qos: 1 });
+        await pub.acked;
+        await until(() => got.includes('through-443'), 10_000, 'the message back');
+      } finally {
+        await aws.end();
+      }
     }, 120_000);
   },
 );

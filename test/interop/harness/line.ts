@@ -111,6 +111,18 @@ class Corrupter {
   }
 }
 
+function checkCorruption(c: LineCorruption | undefined): void {
+  if (c && !(c.probability >= 0 && c.probability <= 1))
+    throw new Error(`bad corruption probability ${c.probability}`);
+}
+
+/** Per direction, from its own seed (the two directions never corrupt in lockstep). */
+function makeCorrupter(c: LineCorruption | undefined, dir: LineDirection): Corrupter | undefined {
+  if (!c || !(c.probability > 0) || !(c.directions ?? ['up', 'down']).includes(dir)) return undefined;
+  const salt = dir === 'up' ? 0x5a5a5a5a : 0xa5a5a5a5;
+  return new Corrupter(c.probability, (c.seed ^ salt) >>> 0);
+}
+
 class Direction {
   readonly stats: LineDirectionStats = {
     bytesIn: 0,
@@ -143,7 +155,8 @@ class Direction {
     private readonly rate: number,
     private readonly cap: number,
     private readonly queueBytes: number,
-    private readonly corrupter: Corrupter | undefined,
+    /** Replaced at run time by `LineBridge.setCorruption()`. */
+    public corrupter: Corrupter | undefined,
     private readonly tap: LineBridgeOptions['tap'],
   ) {
     from.on('data', this.onData);
@@ -302,12 +315,7 @@ export class LineBridge {
     const cap = Math.max(1, (this.rate * (o.burstMs ?? 20)) / 1000);
     const queueBytes = o.queueBytes ?? (this.rate > 0 ? Math.max(256, Math.floor(this.rate * 0.01)) : 65536);
     const c = o.corrupt;
-    if (c && !(c.probability >= 0 && c.probability <= 1))
-      throw new Error(`bad corruption probability ${c.probability}`);
-    const corrupter = (dir: LineDirection, salt: number) =>
-      c && c.probability > 0 && (c.directions ?? ['up', 'down']).includes(dir)
-        ? new Corrupter(c.probability, (c.seed ^ salt) >>> 0)
-        : undefined;
+    checkCorruption(c);
     let client = o.client;
     if (!client) {
       const [ours, theirs] = createDuplexPair();
@@ -328,7 +336,7 @@ export class LineBridge {
       this.rate,
       cap,
       queueBytes,
-      corrupter('up', 0x5a5a5a5a),
+      makeCorrupter(c, 'up'),
       o.tap,
     );
     this.down = new Direction(
@@ -339,7 +347,7 @@ export class LineBridge {
       this.rate,
       cap,
       queueBytes,
-      corrupter('down', 0xa5a5a5a5),
+      makeCorrupter(c, 'down'),
       o.tap,
     );
     if (o.dropAfterMs !== undefined) this.dropTimer = setTimeout(() => this.cut(), o.dropAfterMs);
@@ -361,6 +369,17 @@ export class LineBridge {
     this.cutAt = performance.now();
     this.up.flush();
     this.down.flush();
+  }
+
+  /**
+   * Starts corrupting bytes from now on (a noisy stretch of line), or stops with `undefined`.
+   * Replaces the constructor's `corrupt`; the same seed gives the same corruption of the same
+   * bytes from this call on. Bytes already delivered are not touched.
+   */
+  setCorruption(c: LineCorruption | undefined): void {
+    checkCorruption(c);
+    this.up.corrupter = makeCorrupter(c, 'up');
+    this.down.corrupter = makeCorrupter(c, 'down');
   }
 
   /** Holds both directions for `ms` (bytes wait; the sources are paused once the queues fill). */

@@ -6,7 +6,8 @@ import { shQuote } from './shell.js';
  * the PPP client can reach them. Each is a foreground command the guest restarts (a bounded
  * number of times) if it exits. The Python services (echo, discard, chargen, source, sink,
  * http, tls-echo) share one process: python3 starts slowly in UML. A new service is one more
- * entry in SERVICES (or PYTHON_SERVICES) plus its name in UmlService.
+ * entry in SERVICES (or PYTHON_SERVICES) plus its name in UmlService. 'mqtts-alpn' is a
+ * python3 process of its own (mqtt-alpn-relay.py) in front of mosquitto's 1883.
  */
 export type UmlService =
   | 'dns'
@@ -21,7 +22,9 @@ export type UmlService =
   | 'hello-request'
   | 'mqtt'
   | 'mqtts'
-  | 'mqtts-mutual';
+  | 'mqtts-mutual'
+  | 'mqtts-alpn'
+  | 'mqtt-sub';
 
 export const UML_SERVICES: readonly UmlService[] = [
   'dns',
@@ -37,6 +40,8 @@ export const UML_SERVICES: readonly UmlService[] = [
   'mqtt',
   'mqtts',
   'mqtts-mutual',
+  'mqtts-alpn',
+  'mqtt-sub',
 ];
 
 /** Where each service listens on the peer address. */
@@ -55,10 +60,19 @@ export const SERVICE_PORTS: Readonly<Record<UmlService, { tcp: readonly number[]
     mqtt: { tcp: [1883], udp: [] },
     mqtts: { tcp: [8883], udp: [] },
     'mqtts-mutual': { tcp: [8884], udp: [] },
+    'mqtts-alpn': { tcp: [443], udp: [] },
+    // A client, not a server: it listens nowhere.
+    'mqtt-sub': { tcp: [], udp: [] },
   };
 
+/**
+ * The ALPN protocol AWS IoT Core requires for MQTT with a client certificate on port 443 (AWS
+ * IoT developer guide, "Protocols, port mappings, and authentication"); 'mqtts-alpn' insists on it.
+ */
+export const AWS_IOT_ALPN = 'x-amzn-mqtt-ca';
+
 /** Services that need the per-run test CA and server certificate. */
-export const TLS_SERVICES: readonly UmlService[] = ['tls', 'tls-echo', 'mqtts', 'mqtts-mutual'];
+export const TLS_SERVICES: readonly UmlService[] = ['tls', 'tls-echo', 'mqtts', 'mqtts-mutual', 'mqtts-alpn'];
 
 /**
  * One TLS server of the `tlsMatrix` option: any number of them run in one guest, each on its
@@ -218,6 +232,9 @@ function mosquittoConf(ctx: ServiceContext, names: readonly UmlService[]): strin
     'max_keepalive 65535',
   ];
   if (names.includes('mqtt')) lines.push(`listener 1883 ${ctx.address}`);
+  // The 'mqtt-sub' subscriber's own way in, over the guest's loopback: the peer address exists
+  // only while a PPP session is up, and pppd restarts must not cut the subscriber off.
+  if (ctx.selected?.includes('mqtt-sub')) lines.push(`listener ${MQTT_SUB.port} ${MQTT_SUB.host}`);
   if (names.includes('mqtts')) {
     const d = certsDir(ctx);
     lines.push(
@@ -247,6 +264,99 @@ function mosquitto(ctx: ServiceContext, names: UmlService[]): GuestService {
     tcp: names.flatMap((n) => SERVICE_PORTS[n].tcp),
     udp: [],
     needs: ['/usr/sbin/mosquitto'],
+  };
+}
+
+/** mqtt-alpn-relay.py, as the guest will run it. */
+export function mqttAlpnRelayPy(): string {
+  return readFileSync(new URL('./mqtt-alpn-relay.py', import.meta.url), 'utf8');
+}
+
+/**
+ * 'mqtts-alpn': AWS IoT's port 443 in miniature. A TLS 1.2 server (python ssl) that answers a
+ * ClientHello without ALPN `x-amzn-mqtt-ca` with a fatal no_application_protocol alert (RFC
+ * 7301 section 3.2), otherwise selects it, requires a client certificate from the test CA and
+ * relays the plaintext to mosquitto's plain listener (1883, which it implies).
+ */
+function mqttAlpnRelay(ctx: ServiceContext): GuestService {
+  const args = [
+    PYTHON,
+    '-u',
+    `${ctx.dir}/mqtt-alpn-relay.py`,
+    '--bind',
+    ctx.address,
+    '--port',
+    String(SERVICE_PORTS['mqtts-alpn'].tcp[0]),
+    '--upstream',
+    String(SERVICE_PORTS.mqtt.tcp[0]),
+    '--alpn',
+    AWS_IOT_ALPN,
+    '--certs',
+    certsDir(ctx),
+    '--lifetime',
+    String(ctx.lifetimeS),
+  ];
+  return {
+    files: { 'mqtt-alpn-relay.py': mqttAlpnRelayPy() },
+    command: args.map(shQuote).join(' '),
+    tcp: [...SERVICE_PORTS['mqtts-alpn'].tcp],
+    udp: [],
+    needs: [PYTHON],
+    labelsItself: true,
+  };
+}
+
+/** mqtt-sub.py, as the guest will run it. */
+export function mqttSubPy(): string {
+  return readFileSync(new URL('./mqtt-sub.py', import.meta.url), 'utf8');
+}
+
+/**
+ * The 'mqtt-sub' subscriber: client id, filter, QoS (a persistent session), and mosquitto's
+ * loopback listener it uses inside the guest.
+ */
+export const MQTT_SUB = {
+  clientId: 'cellstack-sub',
+  filter: '#',
+  qos: 1,
+  host: '127.0.0.1',
+  port: 1884,
+} as const;
+
+/**
+ * 'mqtt-sub': a subscriber at the broker, inside the guest (mqtt-sub.py: the guest has no MQTT
+ * client program). It connects to mosquitto (it implies 'mqtt') through a listener of its own
+ * on the guest's loopback, 127.0.0.1:1884, which stays up while pppd restarts (the peer
+ * address exists only during a PPP session), with a persistent session (`MQTT_SUB.clientId`,
+ * clean session 0), subscribes to `MQTT_SUB.filter` at QoS 1, acknowledges every message and
+ * prints one console line per message: `[mqtt-sub] msg q<qos> dup<0|1> <topic> <payload>`.
+ * `[mqtt-sub] subscribed ...` says it is ready; the guest does not wait for it.
+ */
+function mqttSub(ctx: ServiceContext): GuestService {
+  const args = [
+    PYTHON,
+    '-u',
+    `${ctx.dir}/mqtt-sub.py`,
+    '--host',
+    MQTT_SUB.host,
+    '--port',
+    String(MQTT_SUB.port),
+    '--client-id',
+    MQTT_SUB.clientId,
+    '--filter',
+    MQTT_SUB.filter,
+    '--qos',
+    String(MQTT_SUB.qos),
+    '--lifetime',
+    String(ctx.lifetimeS),
+  ];
+  return {
+    files: { 'mqtt-sub.py': mqttSubPy() },
+    command: args.map(shQuote).join(' '),
+    tcp: [],
+    udp: [],
+    needs: [PYTHON],
+    labelsItself: true,
   };
 }
 
@@ -316,6 +426,8 @@ const SERVICES: Partial<Record<UmlService, (ctx: ServiceContext) => GuestService
   mqtt: (ctx) => mosquitto(ctx, ['mqtt']),
   mqtts: (ctx) => mosquitto(ctx, ['mqtts']),
   'mqtts-mutual': (ctx) => mosquitto(ctx, ['mqtts-mutual']),
+  'mqtts-alpn': mqttAlpnRelay,
+  'mqtt-sub': mqttSub,
 };
 
 const MOSQUITTO: ReadonlySet<UmlService> = new Set(['mqtt', 'mqtts', 'mqtts-mutual']);
@@ -379,7 +491,8 @@ export function guestService(name: UmlService, ctx: ServiceContext): GuestServic
 /**
  * The processes that run `names`, labelled: every Python service in one process ('py'),
  * mqtt, mqtts and mqtts-mutual in one mosquitto ('mosquitto'), the others one each, then the
- * `ctx.tlsMatrix` servers ('tls-<name>'). `echo` also starts `discard`, as it always has.
+ * `ctx.tlsMatrix` servers ('tls-<name>'). `echo` also starts `discard`, as it always has;
+ * `mqtts-alpn` also starts `mqtt` (its upstream).
  */
 export function guestServices(
   names: readonly UmlService[],
@@ -387,6 +500,8 @@ export function guestServices(
 ): Array<[string, GuestService]> {
   const set = new Set(names);
   if (set.has('echo')) set.add('discard');
+  if (set.has('mqtts-alpn')) set.add('mqtt');
+  if (set.has('mqtt-sub')) set.add('mqtt');
   const py = UML_SERVICES.filter((n) => set.has(n) && PYTHON_SERVICES.has(n));
   const mq = UML_SERVICES.filter((n) => set.has(n) && MOSQUITTO.has(n));
   const out: Array<[string, GuestService]> = [];

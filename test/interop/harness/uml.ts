@@ -59,8 +59,11 @@ export interface UmlPeerOptions {
    * (tcp 5002), 'http' (tcp 8080), 'tls' (tcp 4433, openssl s_server -www -tls1_2),
    * 'tls-echo' (tcp 4434), 'hello-request' (tcp 4435, a plaintext HelloRequest to any
    * ClientHello), 'mqtt' (tcp 1883, mosquitto), 'mqtts' (tcp 8883, mosquitto + TLS),
-   * 'mqtts-mutual' (tcp 8884, TLS with require_certificate), 'dns' (udp/tcp 53, dnsmasq).
-   * See README.md.
+   * 'mqtts-mutual' (tcp 8884, TLS with require_certificate), 'mqtts-alpn' (tcp 443, AWS IoT's
+   * port 443: TLS that requires ALPN `x-amzn-mqtt-ca` and a client certificate, else a fatal
+   * no_application_protocol alert; relays to mosquitto's 1883, which it starts; see
+   * mqtt-alpn-relay.py), 'mqtt-sub' (a subscriber at the broker, see mqtt-sub.py), 'dns'
+   * (udp/tcp 53, dnsmasq). See README.md.
    */
   services?: UmlService[];
   /** Extra `openssl s_server` words for 'tls', e.g. ['-cipher', 'ECDHE-RSA-AES128-GCM-SHA256']. */
