@@ -237,6 +237,16 @@ def handle(conn, addr, ctx, a):
         except (ssl.SSLError, ValueError):
             pass
         flush()
+        # Half-close towards the broker and read what it still sends (a PUBREL in flight) until
+        # it closes: closing with unread data would send an RST, and the broker would drop the
+        # DISCONNECT we just relayed along with its receive queue (<= 2 s).
+        try:
+            up.shutdown(socket.SHUT_WR)
+            up.settimeout(2)
+            while up.recv(65536):
+                pass
+        except OSError:
+            pass
     except (OSError, EOFError, TimeoutError, ssl.SSLError) as e:
         log('error %s: %s' % (addr[0], e))
     finally:
