@@ -75,6 +75,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   private readonly requestWaiters = new Map<number, Waiter<Granted[]>>();
   private readonly ackWaiters = new Map<number, Waiter<AckInfo | undefined>>();
   private storeReady: Promise<void> | undefined;
+  /** `storeReady` has resolved: publishes need not wait for it. */
+  private storeOpened = false;
   private enqueueChain: Promise<void> = Promise.resolve();
   private localKey = 0;
   private endTimer: TimerHandle | undefined;
@@ -164,20 +166,27 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): PublishPromise {
     const qos = options.qos ?? 0;
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    let settleAcked: Waiter<AckInfo | undefined> | undefined;
+    let settle: Waiter<AckInfo | undefined> | undefined;
     const acked = new Promise<AckInfo | undefined>((resolve, reject) => {
-      settleAcked = { resolve, reject };
+      settle = { resolve, reject };
     });
     acked.catch(() => {});
-    const done = (async (): Promise<void> => {
-      if (!isValidTopic(topic)) throw new ConfigError(`invalid topic name: ${JSON.stringify(topic)}`);
-      if (qos === 0) {
+    const waiter = settle as Waiter<AckInfo | undefined>;
+    let done: Promise<void>;
+    if (!isValidTopic(topic)) {
+      done = Promise.reject(new ConfigError(`invalid topic name: ${JSON.stringify(topic)}`));
+    } else if (qos === 0) {
+      try {
         this.core.publish0(topic, bytes, options, this.clock.now());
-        await this.pump();
-        return;
+        done = this.pump();
+      } catch (e) {
+        done = Promise.reject(e);
       }
-      if (qos !== 1 && qos !== 2) throw new ConfigError(`invalid QoS ${String(qos)}`);
-      await this.openStore();
+      done.then(() => waiter.resolve(undefined), waiter.reject);
+      return Object.assign(done, { acked });
+    } else if (qos !== 1 && qos !== 2) {
+      done = Promise.reject(new ConfigError(`invalid QoS ${String(qos)}`));
+    } else {
       const entry: PublishToStore = {
         topic,
         payload: bytes,
@@ -186,22 +195,21 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         createdAt: this.clock.now(),
       };
       if (options.properties) entry.properties = options.properties;
-      const put = this.put(entry);
-      const turn = this.enqueueChain.then(async () => {
-        const stored = await put;
-        if (settleAcked) this.ackWaiters.set(stored.key, settleAcked);
-        this.core.enqueue(stored, this.clock.now());
-        this.pump();
-      });
-      this.enqueueChain = turn.catch(() => {});
-      await turn;
-    })();
-    done.then(
-      () => {
-        if (qos === 0) settleAcked?.resolve(undefined);
-      },
-      (e: unknown) => settleAcked?.reject(e),
-    );
+      const put = this.storeOpened ? this.put(entry) : this.openStore().then(() => this.put(entry));
+      // Enqueued in the order publish() was called, whatever order the puts complete in.
+      done = this.enqueueChain
+        .then(() => put)
+        .then((stored) => {
+          this.ackWaiters.set(stored.key, waiter);
+          this.core.enqueue(stored, this.clock.now());
+          this.pump();
+        });
+      // The next publish waits for this one's turn, never for its failure; a failure (the
+      // store full, say) rejects `acked` as well.
+      this.enqueueChain = done.then(undefined, waiter.reject);
+      return Object.assign(done, { acked });
+    }
+    done.then(undefined, waiter.reject);
     return Object.assign(done, { acked });
   }
 
@@ -274,9 +282,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   private openStore(): Promise<void> {
     this.storeReady ??= (async () => {
       const store = this.store;
-      if (!store) return;
-      await store.open();
-      this.core.restore(store.entries());
+      if (store) {
+        await store.open();
+        this.core.restore(store.entries());
+      }
+      this.storeOpened = true;
     })();
     return this.storeReady;
   }
