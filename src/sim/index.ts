@@ -37,6 +37,45 @@ export {
   type SimPair,
 } from './modem.js';
 export type { ModemPort } from './port.js';
+export {
+  type PeerAuthProtocol,
+  type PeerAuthResult,
+  type PeerDownReason,
+  type PeerPhase,
+  type PppPeerConfig,
+  PppPeerCore,
+  type PppPeerCredential,
+  type PppPeerEvent,
+  type PppPeerStats,
+  type PppPeerUpInfo,
+} from './ppp-peer/index.js';
+export {
+  LINK_PROFILES,
+  type LinkProfile,
+  type LinkProfileName,
+  type LinkProfileSpec,
+  type ResolvedLinkProfile,
+  resolveProfile,
+} from './profiles.js';
+export {
+  type LinkDirection,
+  type LinkFault,
+  type LinkFaultKind,
+  ShapedLink,
+  type ShapedLinkEvents,
+  type ShapedLinkStats,
+  type ShapeLinkOptions,
+  shapeLink,
+} from './shaper.js';
+export {
+  type JitterDistribution,
+  type LinkDirectionOptions,
+  LinkShaperCore,
+  type LinkShaperOptions,
+  type LinkShaperStats,
+  type ResolvedLinkDirection,
+  resolveLinkDirection,
+} from './shaper-core.js';
 export type {
   SimCounters,
   SimMode,
