@@ -53,9 +53,9 @@ export interface ModemLinkOptions {
   registrationTimeoutMs?: number;
   /** Time for PPP to come up after CONNECT (default 60 s). */
   linkTimeoutMs?: number;
-  /** LCP Echo-Request interval, seconds (default 30; 0 turns it off). */
+  /** LCP Echo-Request interval, seconds (default 20; 0 turns it off): a dead link found within a minute. */
   lcpEchoInterval?: number;
-  /** Unanswered Echo-Requests before the link is declared dead (default 4). */
+  /** Unanswered Echo-Requests before the link is declared dead (default 3). */
   lcpEchoFailure?: number;
   /** Further PPP options (VJ compression, MRU...). */
   ppp?: Omit<PppLinkOptions, 'clock' | 'pcap' | 'user' | 'password'>;
