@@ -1,4 +1,5 @@
 import * as at from './commands/at.js';
+import * as demo from './commands/demo.js';
 import * as dial from './commands/dial.js';
 import * as get from './commands/get.js';
 import * as info from './commands/info.js';
@@ -21,7 +22,18 @@ interface Command {
   run(argv: readonly string[], io: Io): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { info, at, ports, dial, ping, nc, resolve, get, mqtt };
+const COMMANDS: Readonly<Record<string, Command>> = {
+  demo,
+  info,
+  at,
+  ports,
+  dial,
+  ping,
+  nc,
+  resolve,
+  get,
+  mqtt,
+};
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));

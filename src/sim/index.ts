@@ -23,8 +23,23 @@ export {
   type SimTimelineEntry,
   type SimUrcConfig,
 } from './config.js';
+export { type DemoBroker, type DemoBrokerOptions, findMosquitto, startDemoBroker } from './demo-broker.js';
+export { type DemoPki, type DemoPkiOptions, makeDemoPki } from './demo-pki.js';
 export { createDuplexPair } from './duplex-pair.js';
 export { FLAVOURS, type FlavourProfile } from './flavours.js';
+export {
+  SimGateway,
+  type SimGatewayEvents,
+  type SimGatewayOptions,
+  type SimGatewayStats,
+} from './gateway/gateway.js';
+export {
+  type GatewayConfig,
+  GatewayCore,
+  type GatewayEvent,
+  type GatewayLimits,
+  type GatewayStats,
+} from './gateway/index.js';
 export { isLuhnValid, luhnCheckDigit, withLuhn } from './luhn.js';
 export {
   attachSimToSerialPort,
@@ -36,6 +51,12 @@ export {
   type SimModemOptions,
   type SimPair,
 } from './modem.js';
+export {
+  SimNetworkSide,
+  type SimNetworkSideEvents,
+  type SimNetworkSideOptions,
+  type SimNetworkSideStats,
+} from './network-side.js';
 export type { ModemPort } from './port.js';
 export {
   type PeerAuthProtocol,
@@ -57,6 +78,7 @@ export {
   type ResolvedLinkProfile,
   resolveProfile,
 } from './profiles.js';
+export { SimService, type SimServiceOptions } from './service.js';
 export {
   type LinkDirection,
   type LinkFault,

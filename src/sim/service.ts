@@ -7,6 +7,7 @@ import { CellstackError, ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import type { SimModemConfig } from './config.js';
 import { createDuplexPair } from './duplex-pair.js';
+import { SimGateway, type SimGatewayOptions } from './gateway/gateway.js';
 import { SimModem } from './modem.js';
 import { SimNetworkSide, type SimNetworkSideOptions } from './network-side.js';
 import type { ModemPort } from './port.js';
@@ -18,11 +19,18 @@ export interface SimServiceOptions {
   modem?: SimModemConfig;
   /** What is behind CONNECT: the PPP peer and the link profile. */
   network?: SimNetworkSideOptions;
+  /**
+   * The gateway to this machine behind the PPP peer: which destinations the device may reach
+   * (default loopback only) and the names its DNS server answers. Its address should be the
+   * PPP peer's (both default to 10.0.0.1).
+   */
+  gateway?: Omit<SimGatewayOptions, 'clock'>;
   clock?: Clock;
 }
 
 /**
- * One virtual modem and the network behind it, reachable three ways: in process (`port()`,
+ * One virtual modem and the network behind it (PPP peer, link profile, gateway to this
+ * machine's loopback with a static DNS), reachable three ways: in process (`port()`,
  * a `ModemPort` for `openModem`/`connect({ modem: { openPort } })`), on a TCP port of this
  * machine (`listenTcp`), and on a pseudo-terminal at a path any program can open, as a USB
  * dongle's /dev/ttyUSB2 would be (`openPty`, through socat). One host at a time, as on a
@@ -31,6 +39,7 @@ export interface SimServiceOptions {
 export class SimService {
   readonly sim: SimModem;
   readonly network: SimNetworkSide;
+  readonly gateway: SimGateway;
   private current: Duplex | undefined;
   private server: Server | undefined;
   private socat: ChildProcess | undefined;
@@ -41,6 +50,11 @@ export class SimService {
     this.network = new SimNetworkSide(this.sim, {
       ...options.network,
       ...(options.clock ? { clock: options.clock } : {}),
+    });
+    this.gateway = new SimGateway({ ...options.gateway, ...(options.clock ? { clock: options.clock } : {}) });
+    this.network.on('ip', (packet) => this.gateway.input(packet));
+    this.gateway.on('ip', (packet) => {
+      this.network.sendIp(packet);
     });
   }
 
@@ -170,6 +184,7 @@ export class SimService {
     this.closed = true;
     this.server?.close();
     this.socat?.kill('SIGTERM');
+    this.gateway.close();
     this.network.close();
     this.sim.close();
   }
