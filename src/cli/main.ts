@@ -8,6 +8,7 @@ import * as nc from './commands/nc.js';
 import * as ping from './commands/ping.js';
 import * as ports from './commands/ports.js';
 import * as resolve from './commands/resolve.js';
+import * as sim from './commands/sim.js';
 import { type Io, processIo, reportError } from './output.js';
 import { version } from './version.js';
 
@@ -33,6 +34,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   resolve,
   get,
   mqtt,
+  sim,
 };
 
 function usage(): string {
