@@ -54,11 +54,19 @@ export async function openPort(
     }
     const sim = await import('../sim/index.js');
     // A modem that has been powered for a while is registered already; the sim behind
-    // `--device sim` starts that way unless told otherwise.
+    // `--device sim` starts that way unless told otherwise. Behind its CONNECT is the virtual
+    // network (PPP peer, gateway to this machine's loopback), as `cellstack sim` serves it.
     const config = { ...options.sim, vendor } as SimModemConfig;
     config.network = { registerAfterMs: 0, ...config.network };
-    const { port } = sim.createSimPair(config);
-    return port;
+    const service = new sim.SimService({ modem: config });
+    const port = service.port();
+    return {
+      ...port,
+      close: async () => {
+        await port.close();
+        service.close();
+      },
+    };
   }
   if (path.length === 0) throw new ConfigError('no device given');
   const o: { path: string; baudRate?: number; rtscts?: boolean } = { path };
