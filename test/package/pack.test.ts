@@ -120,6 +120,23 @@ describe('the packed package', () => {
     expect(r.status).toBe(0);
   });
 
+  it('runs the demo from the installed package, with the in-process broker (a fresh machine has no mosquitto)', () => {
+    const app = join(dir, 'app');
+    const out = execFileSync(
+      join(app, 'node_modules', '.bin', 'cellstack'),
+      ['demo', '--broker', 'aedes', '--json'],
+      {
+        cwd: app,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    const demo = JSON.parse(out) as { ok: boolean; broker: string; phases: Array<{ state: string }> };
+    expect(demo.ok).toBe(true);
+    expect(demo.broker).toBe('aedes');
+    expect(demo.phases.at(-1)?.state).toBe('connected');
+  });
+
   it('runs the installed CLI', () => {
     const app = join(dir, 'app');
     const out = execFileSync(
