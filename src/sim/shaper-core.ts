@@ -1,4 +1,5 @@
 import { ConfigError } from '../util/errors.js';
+import { mulberry32 } from '../util/prng.js';
 
 /**
  * One direction of a shaped byte stream, sans-I/O: bytes go in with `push(bytes, now)`, wait
@@ -111,17 +112,7 @@ export const DEFAULT_QUEUE_BYTES = 65536;
 const MIN_BURST_BYTES = 64;
 const BURST_MS = 20;
 
-/** mulberry32 (Tommy Ettinger, public domain): small, fast, good enough for reproducible faults. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 const isProbability = (p: unknown): p is number => typeof p === 'number' && p >= 0 && p <= 1;
 const isNonNegative = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 as prng } from '../../src/util/prng.js';
 import { peer } from './harness/peers.js';
 import { type SimFront, startSimFront } from './harness/sim-front.js';
 import { startUmlPeer, type UmlPeer, umlProblem } from './harness/uml.js';
@@ -78,18 +79,6 @@ const SEED = (() => {
 /** The payload of message i, as mqtt-fault-child.mjs makes it. */
 function payloadOf(i: number): string {
   return `fault-message ${i} ${createHash('sha256').update(`cellstack-fault-${i}`).digest('hex').slice(0, 32)}`;
-}
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Fault =

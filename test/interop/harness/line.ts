@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { createDuplexPair } from '../../../src/sim/duplex-pair.js';
+import { mulberry32 as prng } from '../../../src/util/prng.js';
 
 /**
  * A serial line between two byte streams, in the test process: the client side (our PPP
@@ -60,18 +61,6 @@ export interface LineDirectionStats {
   maxQueued: number;
   /** Times the source was paused because the queue was full. */
   pauses: number;
-}
-
-/** mulberry32: small, fast, good enough to pick bytes and bits reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Corrupter {
