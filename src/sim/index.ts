@@ -52,6 +52,7 @@ export {
   type SimPair,
 } from './modem.js';
 export {
+  type SimCallFault,
   SimNetworkSide,
   type SimNetworkSideEvents,
   type SimNetworkSideOptions,

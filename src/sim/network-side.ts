@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Clock, systemClock } from '../util/clock.js';
 import { DeadlineTimer } from '../util/deadline-timer.js';
+import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import type { SimModem } from './modem.js';
 import type { PppPeerConfig } from './ppp-peer/config.js';
@@ -11,6 +12,19 @@ import { LinkShaperCore, type LinkShaperStats } from './shaper-core.js';
 
 const log = createLogger('sim:net');
 
+/**
+ * A fault the network injects into each call, `afterMs` after its CONNECT: the carrier
+ * dropped (`NO CARRIER`, as when the cell is lost), the radio stalled (nothing moves either
+ * way for `durationMs`, bytes wait), or bytes corrupted (each with `probability`, for
+ * `durationMs`; the FCS drops the frames they hit).
+ */
+export interface SimCallFault {
+  afterMs: number;
+  fault: 'drop-carrier' | 'stall' | 'corrupt';
+  durationMs?: number;
+  probability?: number;
+}
+
 export interface SimNetworkSideOptions {
   /** The operator's PPP: authentication, the addresses and DNS servers it assigns. */
   ppp?: Omit<PppPeerConfig, 'random'>;
@@ -18,6 +32,8 @@ export interface SimNetworkSideOptions {
   profile?: LinkProfileName | LinkProfileSpec;
   /** Seed of the profile's jitter, loss and corruption. */
   seed?: number;
+  /** Faults injected into every call, at times counted from its CONNECT (for users' own tests). */
+  faults?: readonly SimCallFault[];
   clock?: Clock;
   /** Let the process exit while the timer is pending. */
   unref?: boolean;
@@ -55,6 +71,9 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
   private readonly downLink: LinkShaperCore;
   private peer: PppPeerCore | undefined;
   private calls = 0;
+  private readonly faults: readonly SimCallFault[];
+  /** Faults of the current call not yet applied, with their times on the clock. */
+  private dueFaults: Array<{ at: number; fault: SimCallFault }> = [];
   private closed = false;
 
   constructor(
@@ -67,6 +86,7 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
     const seed = options.seed ?? 1;
     this.upLink = new LinkShaperCore({ ...profile.up, seed: (seed * 2 + 1) | 0 });
     this.downLink = new LinkShaperCore({ ...profile.down, seed: (seed * 2 + 2) | 0 });
+    this.faults = checkFaults(options.faults ?? []);
     this.timer = new DeadlineTimer(this.clock, () => this.pump(), options.unref ?? false);
     sim.on('connect', this.onConnect);
     sim.on('data', this.onData);
@@ -97,6 +117,28 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
     return out;
   }
 
+  /** Holds the radio both ways for `ms` (bytes wait, then move on). */
+  stall(ms: number): void {
+    const now = this.clock.now();
+    this.upLink.stall(now + ms, now);
+    this.downLink.stall(now + ms, now);
+    this.pump();
+  }
+
+  /** Corrupts each byte with `probability`, both ways, for `ms`. */
+  corrupt(probability: number, ms: number): void {
+    const now = this.clock.now();
+    this.upLink.corrupt(probability, now + ms, now);
+    this.downLink.corrupt(probability, now + ms, now);
+    this.pump();
+  }
+
+  /** Ends the call from the network's side: the modem says `NO CARRIER`. */
+  dropCarrier(): void {
+    if (this.sim.mode === 'data' || this.sim.mode === 'online-command') this.sim.dropCarrier();
+    this.endCall();
+  }
+
   /** Detaches from the modem; a call in progress ends as if the line went away. */
   close(): void {
     if (this.closed) return;
@@ -114,6 +156,7 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
     const now = this.clock.now();
     const peer = new PppPeerCore({ ...this.options.ppp });
     this.peer = peer;
+    this.dueFaults = this.faults.map((fault) => ({ at: now + fault.afterMs, fault }));
     peer.open(now);
     log('call %d: PPP started', this.calls);
     this.pump();
@@ -132,6 +175,7 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
 
   private endCall(): void {
     const peer = this.peer;
+    this.dueFaults = [];
     if (!peer) return;
     this.peer = undefined;
     peer.lowerDown(this.clock.now());
@@ -144,6 +188,7 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
   /** Moves bytes through the radio and the PPP peer, acts on its events, re-arms the timer. */
   private pump(): void {
     const now = this.clock.now();
+    this.applyFaults(now);
     const peer = this.peer;
     if (peer) {
       for (const chunk of this.upLink.take(now)) peer.receive(chunk, now);
@@ -153,10 +198,35 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
       for (const chunk of this.downLink.take(now)) this.sim.sendData(chunk);
     }
     if (this.closed) return;
-    const deadlines = [peer?.nextDeadline(), this.upLink.nextDeadline(), this.downLink.nextDeadline()].filter(
-      (d): d is number => d !== undefined,
-    );
+    const deadlines = [
+      peer?.nextDeadline(),
+      this.upLink.nextDeadline(),
+      this.downLink.nextDeadline(),
+      ...this.dueFaults.map((f) => f.at),
+    ].filter((d): d is number => d !== undefined);
     this.timer.arm(deadlines.length > 0 ? Math.min(...deadlines) : undefined);
+  }
+
+  private applyFaults(now: number): void {
+    if (this.dueFaults.length === 0) return;
+    const due = this.dueFaults.filter((f) => f.at <= now);
+    if (due.length === 0) return;
+    this.dueFaults = this.dueFaults.filter((f) => f.at > now);
+    for (const { fault } of due) {
+      log('fault: %s', fault.fault);
+      if (fault.fault === 'drop-carrier') {
+        this.dropCarrier();
+        return;
+      }
+      const until = now + (fault.durationMs ?? 0);
+      if (fault.fault === 'stall') {
+        this.upLink.stall(until, now);
+        this.downLink.stall(until, now);
+      } else {
+        this.upLink.corrupt(fault.probability ?? 0.01, until, now);
+        this.downLink.corrupt(fault.probability ?? 0.01, until, now);
+      }
+    }
   }
 
   private handle(peer: PppPeerCore): void {
@@ -188,4 +258,21 @@ export class SimNetworkSide extends EventEmitter<SimNetworkSideEvents> {
       }
     }
   }
+}
+
+function checkFaults(faults: readonly SimCallFault[]): readonly SimCallFault[] {
+  for (const f of faults) {
+    if (!(f.afterMs >= 0) || !Number.isFinite(f.afterMs))
+      throw new ConfigError('sim: a fault needs afterMs >= 0');
+    if (f.fault !== 'drop-carrier' && f.fault !== 'stall' && f.fault !== 'corrupt')
+      throw new ConfigError(`sim: unknown fault "${String(f.fault)}" (drop-carrier, stall, corrupt)`);
+    if (
+      f.fault !== 'drop-carrier' &&
+      !(f.durationMs !== undefined && f.durationMs > 0 && Number.isFinite(f.durationMs))
+    )
+      throw new ConfigError(`sim: a ${f.fault} fault needs durationMs > 0`);
+    if (f.probability !== undefined && !(f.probability >= 0 && f.probability <= 1))
+      throw new ConfigError('sim: a fault probability is 0..1');
+  }
+  return [...faults];
 }

@@ -116,4 +116,38 @@ describe('SimNetworkSide: PPP behind the virtual modem', () => {
     }
     expect(net.stats().down.bytesOut).toBeGreaterThan(0);
   }, 30_000);
+
+  it('scripted faults per call: a stall holds a ping, corruption costs frames, then the carrier drops', async () => {
+    const { net, modem, link } = await dialUp({
+      faults: [
+        { afterMs: 1500, fault: 'stall', durationMs: 1500 },
+        { afterMs: 3200, fault: 'corrupt', durationMs: 400, probability: 0.2 },
+        { afterMs: 4200, fault: 'drop-carrier' },
+      ],
+    });
+    answerPings(net);
+    const lost = new Promise<number>((resolve) => modem.once('carrier-lost', () => resolve(Date.now())));
+    const t0 = Date.now();
+    await link.waitUp(10_000);
+    const stack = new NetStack(link);
+    cleanups.push(() => stack.close());
+    await new Promise((r) => setTimeout(r, Math.max(0, 1600 - (Date.now() - t0))));
+    const stalled = await stack.ping('10.0.0.1', { timeoutMs: 3000 });
+    expect(stalled.rttMs).toBeGreaterThan(300); // held by the stall (1.5 s to 3 s)
+    await new Promise((r) => setTimeout(r, Math.max(0, 3250 - (Date.now() - t0))));
+    for (let i = 0; i < 5; i++)
+      await stack.ping('10.0.0.1', { timeoutMs: 300, size: 600 }).catch(() => undefined);
+    expect(link.stats().hdlc.fcsErrors + net.stats().ppp!.hdlc.fcsErrors).toBeGreaterThan(0);
+    const at = await lost;
+    expect(at - t0).toBeGreaterThanOrEqual(4100);
+  }, 20_000);
+
+  it('rejects a broken fault script', () => {
+    const { sim } = createSimPair();
+    expect(
+      () => new SimNetworkSide(sim, { faults: [{ afterMs: -1, fault: 'stall', durationMs: 5 }] }),
+    ).toThrow(/afterMs/);
+    expect(() => new SimNetworkSide(sim, { faults: [{ afterMs: 1, fault: 'stall' }] })).toThrow(/durationMs/);
+    sim.close();
+  });
 });
