@@ -74,8 +74,11 @@ describe.skipIf(uml.skip)('TCP against the kernel on impaired lines', () => {
       await upload(stack, guest, 128 * 1024);
       await download(stack, guest, 128 * 1024);
     });
-    // Two percent loss each way: the kernel resends a few percent of what it sends, not more.
-    expect(k.retrans).toBeLessThanOrEqual(Math.max(6, 0.12 * k.out));
+    // Two percent loss each way: the kernel resends a few percent of what it sends, not a
+    // storm. netem's loss is not seeded, so the count varies from run to run: 0 to 26 of
+    // 137-187 segments in nine runs here (a run with an RTO or two resends a flight); a storm
+    // (resending what was acknowledged, or everything twice) would be half of them or more.
+    expect(k.retrans).toBeLessThanOrEqual(Math.max(8, 0.2 * k.out));
     expect(stack.stats().tcp.segmentsOut).toBeGreaterThan(90);
   }, 240_000);
 
