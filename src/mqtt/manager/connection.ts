@@ -289,7 +289,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     // The client's own state: between its close and the manager's `offline` a QoS 0 publish
     // belongs in the queue, and right after a CONNACK it may go at once.
-    if (qos !== 0 || this.client.connected) return this.client.publish(topic, bytes, options);
+    // Behind queued ones, though, so that QoS 0 keeps its order across a reconnect.
+    if (qos !== 0 || (this.client.connected && this.qos0.length === 0))
+      return this.client.publish(topic, bytes, options);
     let done: Waiter<AckInfo | undefined> | undefined;
     const acked = new Promise<AckInfo | undefined>((resolve, reject) => {
       done = { resolve, reject };
